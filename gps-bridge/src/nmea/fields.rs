@@ -1,0 +1,380 @@
+//! Field-level parsing: the comma-separated fields of a payload and the value formats NMEA uses
+//! (decimals, ddmm.mmmm coordinates, hhmmss.ss times, ddmmyy dates).
+//!
+//! An empty field is "not sent" and parses to `None`; a field that is present but malformed is a
+//! [`FieldError`], so a sentence can be told apart from one that merely omits data.
+
+use std::fmt;
+
+/// A present but unusable field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldError {
+    /// 1-based field number after the address, as in the NMEA tables.
+    pub field: u8,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Not a number, or not in the field's format.
+    Malformed,
+    /// A number outside the field's range (latitude beyond 90°, minute 61, ...).
+    OutOfRange,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.problem {
+            Problem::Malformed => "malformed",
+            Problem::OutOfRange => "out of range",
+        };
+        write!(f, "field {} {what}", self.field)
+    }
+}
+
+/// Cursor over the fields of a payload (the text between the address and the checksum).
+/// Fields past the end read as empty, since receivers routinely drop trailing empty fields.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    rest: Option<&'a str>,
+    number: u8,
+}
+
+impl<'a> Fields<'a> {
+    /// `after_address` is the payload after the address, starting at the first comma (or empty).
+    pub fn new(after_address: &'a str) -> Self {
+        Fields {
+            rest: after_address.strip_prefix(','),
+            number: 0,
+        }
+    }
+
+    /// The next field's text ("" when absent).
+    pub fn text(&mut self) -> &'a str {
+        self.number = self.number.saturating_add(1);
+        match self.rest {
+            None => "",
+            Some(rest) => match rest.find(',') {
+                Some(i) => {
+                    self.rest = Some(&rest[i + 1..]);
+                    &rest[..i]
+                }
+                None => {
+                    self.rest = None;
+                    rest
+                }
+            },
+        }
+    }
+
+    /// All remaining fields, unsplit (for variable-length lists such as RTE waypoints).
+    pub fn remainder(&mut self) -> &'a str {
+        self.rest.take().unwrap_or("")
+    }
+
+    pub fn skip(&mut self, n: usize) {
+        for _ in 0..n {
+            self.text();
+        }
+    }
+
+    fn error(&self, problem: Problem) -> FieldError {
+        FieldError {
+            field: self.number,
+            problem,
+        }
+    }
+
+    /// A decimal number.
+    pub fn f64(&mut self) -> Result<Option<f64>, FieldError> {
+        let text = self.text();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        parse_decimal(text)
+            .map(Some)
+            .ok_or_else(|| self.error(Problem::Malformed))
+    }
+
+    /// An unsigned integer.
+    pub fn u32(&mut self) -> Result<Option<u32>, FieldError> {
+        let text = self.text();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        parse_u32(text.as_bytes())
+            .map(Some)
+            .ok_or_else(|| self.error(Problem::Malformed))
+    }
+
+    /// A single character (its first byte; "" gives `None`).
+    pub fn char(&mut self) -> Option<u8> {
+        self.text().as_bytes().first().copied()
+    }
+
+    /// A time of day, `hhmmss` with optional fraction.
+    pub fn time(&mut self) -> Result<Option<TimeOfDay>, FieldError> {
+        let text = self.text();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        TimeOfDay::parse(text)
+            .map(Some)
+            .ok_or_else(|| self.error(Problem::Malformed))
+    }
+
+    /// A latitude (`ddmm.mmmm`) and its hemisphere field.
+    pub fn latitude(&mut self) -> Result<Option<f64>, FieldError> {
+        self.coordinate(b'N', b'S', 90.0)
+    }
+
+    /// A longitude (`dddmm.mmmm`) and its hemisphere field.
+    pub fn longitude(&mut self) -> Result<Option<f64>, FieldError> {
+        self.coordinate(b'E', b'W', 180.0)
+    }
+
+    fn coordinate(&mut self, plus: u8, minus: u8, limit: f64) -> Result<Option<f64>, FieldError> {
+        let value = self.f64()?;
+        let value_error = self.error(Problem::OutOfRange);
+        let hemisphere = self.char();
+        let (Some(value), Some(hemisphere)) = (value, hemisphere) else {
+            return Ok(None);
+        };
+        let sign = match hemisphere {
+            h if h == plus => 1.0,
+            h if h == minus => -1.0,
+            _ => return Err(self.error(Problem::Malformed)),
+        };
+        let degrees = (value / 100.0).trunc();
+        let minutes = value - degrees * 100.0;
+        if value < 0.0 || minutes >= 60.0 || degrees > limit {
+            return Err(value_error);
+        }
+        let decimal = degrees + minutes / 60.0;
+        if decimal > limit {
+            return Err(value_error);
+        }
+        Ok(Some(sign * decimal))
+    }
+}
+
+/// UTC time of day as sent (`hhmmss.sss`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfDay {
+    pub hour: u8,
+    pub minute: u8,
+    /// 0..=60 (60 for a leap second).
+    pub second: u8,
+    pub millis: u16,
+}
+
+impl TimeOfDay {
+    fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() < 6 {
+            return None;
+        }
+        let two = |i: usize| -> Option<u8> {
+            let (a, b) = (bytes[i], bytes[i + 1]);
+            (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+        };
+        let (hour, minute, second) = (two(0)?, two(2)?, two(4)?);
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let millis = match &bytes[6..] {
+            [] => 0,
+            [b'.', frac @ ..] if frac.iter().all(u8::is_ascii_digit) => frac
+                .iter()
+                .chain(std::iter::repeat(&b'0'))
+                .take(3)
+                .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0')),
+            _ => return None,
+        };
+        Some(TimeOfDay {
+            hour,
+            minute,
+            second,
+            millis,
+        })
+    }
+
+    /// Milliseconds since midnight.
+    pub fn millis_of_day(self) -> u32 {
+        ((u32::from(self.hour) * 60 + u32::from(self.minute)) * 60 + u32::from(self.second)) * 1000
+            + u32::from(self.millis)
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}:{:02}.{:03}",
+            self.hour, self.minute, self.second, self.millis
+        )
+    }
+}
+
+/// Calendar date as sent (RMC `ddmmyy`, ZDA day/month/year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    pub fn new(year: u32, month: u32, day: u32) -> Option<Self> {
+        ((1..=12).contains(&month) && (1..=31).contains(&day) && year <= 9999).then_some(Date {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+        })
+    }
+
+    /// RMC's `ddmmyy`. Two-digit years are read as 1980..=2079 (GPS time began in 1980).
+    pub fn parse_ddmmyy(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let two = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+        let yy = two(4);
+        let year = if yy >= 80 { 1900 + yy } else { 2000 + yy };
+        Date::new(year, two(2), two(0))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+fn parse_u32(bytes: &[u8]) -> Option<u32> {
+    if bytes.is_empty() || bytes.len() > 9 {
+        return None;
+    }
+    bytes.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// Exact powers of ten for the fast path of [`parse_decimal`].
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// Parses `[+-]digits[.digits]`. Numbers of up to 15 significant digits (every NMEA field) take a
+/// fast path whose result is the correctly rounded value, as `str::parse` would give: both the
+/// integer mantissa and the power of ten are exact in f64, and one IEEE division rounds once.
+/// Longer numbers fall back to `str::parse`. Exponents, "inf" and "NaN" are not NMEA and are
+/// rejected.
+pub fn parse_decimal(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut mantissa: u64 = 0;
+    let mut significant = 0usize;
+    let mut fraction_digits: Option<usize> = None;
+    let mut any_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                any_digit = true;
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                if mantissa != 0 {
+                    significant += 1;
+                }
+                if let Some(n) = fraction_digits.as_mut() {
+                    *n += 1;
+                }
+            }
+            b'.' if fraction_digits.is_none() => fraction_digits = Some(0),
+            _ => return None,
+        }
+    }
+    if !any_digit {
+        return None;
+    }
+    let scale = fraction_digits.unwrap_or(0);
+    let magnitude = if significant <= 15 && scale < POW10.len() {
+        mantissa as f64 / POW10[scale]
+    } else {
+        std::str::from_utf8(digits).ok()?.parse::<f64>().ok()?
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_match_std_parse() {
+        for text in [
+            "0",
+            "12.5",
+            "-0.75",
+            "4807.038",
+            "01131.000",
+            "123456789.123456",
+            ".5",
+            "5.",
+        ] {
+            assert_eq!(parse_decimal(text), text.parse::<f64>().ok(), "{text}");
+        }
+        for text in ["", "-", ".", "1e5", "NaN", "inf", "1.2.3", "12a"] {
+            assert_eq!(parse_decimal(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn fields_past_the_end_are_empty() {
+        let mut f = Fields::new(",a,,b");
+        assert_eq!((f.text(), f.text(), f.text(), f.text()), ("a", "", "b", ""));
+        assert_eq!(Fields::new("").text(), "");
+    }
+
+    #[test]
+    fn coordinates_convert_degrees_and_minutes() {
+        let mut f = Fields::new(",4807.038,N,01131.000,W");
+        let lat = f.latitude().unwrap().unwrap();
+        let lon = f.longitude().unwrap().unwrap();
+        assert!((lat - 48.1173).abs() < 1e-9);
+        assert!((lon + 11.516_666_666).abs() < 1e-8);
+    }
+
+    #[test]
+    fn absurd_coordinates_are_out_of_range() {
+        for text in [",9100.000,N", ",36000.0000,N", ",4875.0,N", ",-4807.0,N"] {
+            let err = Fields::new(text).latitude().unwrap_err();
+            assert_eq!(err.problem, Problem::OutOfRange, "{text}");
+        }
+        assert_eq!(Fields::new(",4807.0,X").latitude().unwrap_err().field, 2);
+        assert_eq!(Fields::new(",,N").latitude(), Ok(None));
+    }
+
+    #[test]
+    fn times_keep_milliseconds() {
+        let t = Fields::new(",120824.76").time().unwrap().unwrap();
+        assert_eq!(t.to_string(), "12:08:24.760");
+        assert_eq!(t.millis_of_day(), 43_704_760);
+        assert!(Fields::new(",256000").time().is_err());
+        assert!(Fields::new(",1208").time().is_err());
+    }
+
+    #[test]
+    fn two_digit_years_pivot_at_1980() {
+        assert_eq!(
+            Date::parse_ddmmyy("230394").unwrap().to_string(),
+            "1994-03-23"
+        );
+        assert_eq!(Date::parse_ddmmyy("010125").unwrap().year, 2025);
+        assert_eq!(Date::parse_ddmmyy("320125"), None);
+    }
+}

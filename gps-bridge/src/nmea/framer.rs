@@ -1,0 +1,334 @@
+//! Byte-stream framer: turns arbitrary read chunks into checksum-checked sentence lines.
+//!
+//! The framer is sans-io: the caller pushes whatever bytes a read returned and gets back, through
+//! a callback, every complete line and every reject. A line that is complete inside the pushed
+//! chunk is handed out borrowed from that chunk; only a line split across reads is copied into a
+//! fixed internal buffer, so framing never allocates and memory is bounded by
+//! [`MAX_SENTENCE_LEN`] whatever the input.
+//!
+//! Rules (chosen to accept exactly what gpsd's packet lexer accepts on the gpsd corpus):
+//! - a sentence starts at `$` or `!`; anything else between sentences is junk, counted once per
+//!   run;
+//! - a repeated leader (`$$GPGGA`) restarts the sentence silently; a leader in the middle of a
+//!   sentence means the previous one was cut short (it is rejected as [`Reject::Interrupted`]);
+//! - the sentence ends at `\r` or `\n` (so `\r\n`, `\n` and `\r\r\n` all work);
+//! - any byte that is not printable ASCII inside a sentence rejects it ([`Reject::Binary`]);
+//! - a sentence longer than [`MAX_SENTENCE_LEN`] is rejected and skipped up to its line end;
+//! - the checksum (`*hh`, either case) must match; a sentence without one is rejected unless
+//!   [`FramerConfig::accept_missing_checksum`] is set.
+
+use std::fmt;
+
+/// Longest sentence accepted, leader to checksum, without the line ending. NMEA 0183 allows 82
+/// characters with CRLF, but real receivers send more: the gpsd corpus has 203-character
+/// `$PMTKCHN` sentences. gpsd's own limit is comparable.
+pub const MAX_SENTENCE_LEN: usize = 256;
+
+/// Why some bytes were not accepted as a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reject {
+    /// Bytes outside any sentence (one count per run up to the next leader).
+    Junk,
+    /// A non-printable byte inside a sentence.
+    Binary,
+    /// A line longer than [`MAX_SENTENCE_LEN`].
+    TooLong,
+    /// A new leader arrived before the sentence was finished.
+    Interrupted,
+    /// No `*hh` checksum (and the configuration requires one).
+    NoChecksum,
+    /// A `*` not followed by exactly two hex digits.
+    MalformedChecksum,
+    /// The checksum does not match the contents.
+    BadChecksum,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 7] = [
+        Reject::Junk,
+        Reject::Binary,
+        Reject::TooLong,
+        Reject::Interrupted,
+        Reject::NoChecksum,
+        Reject::MalformedChecksum,
+        Reject::BadChecksum,
+    ];
+
+    /// Stable snake_case name used in logs, JSON and the status report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reject::Junk => "junk",
+            Reject::Binary => "binary",
+            Reject::TooLong => "too_long",
+            Reject::Interrupted => "interrupted",
+            Reject::NoChecksum => "no_checksum",
+            Reject::MalformedChecksum => "malformed_checksum",
+            Reject::BadChecksum => "bad_checksum",
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Framer settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FramerConfig {
+    /// Accept sentences that carry no checksum at all (gpsd rejects them; some old receivers,
+    /// such as the HP 58534A, never send one).
+    pub accept_missing_checksum: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between sentences, looking for a leader. `junk` is set once a junk byte was seen.
+    Hunting { junk: bool },
+    /// Inside a sentence whose first `len` bytes are in the buffer.
+    Sentence,
+    /// Skipping the rest of an over-long line.
+    Discarding,
+}
+
+/// Splits a byte stream into sentences. See the module documentation for the rules.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    config: FramerConfig,
+    state: State,
+    buf: [u8; MAX_SENTENCE_LEN],
+    len: usize,
+}
+
+/// What the scan of a sentence body stopped at.
+enum Stop {
+    /// `\r` or `\n` at this index.
+    LineEnd(usize),
+    /// `$` or `!` at this index.
+    Leader(usize),
+    /// A non-printable byte at this index.
+    Binary(usize),
+    /// The slice ended with only ordinary sentence bytes.
+    End,
+}
+
+fn is_leader(b: u8) -> bool {
+    b == b'$' || b == b'!'
+}
+
+fn is_line_end(b: u8) -> bool {
+    b == b'\r' || b == b'\n'
+}
+
+/// First byte in `bytes` that is not an ordinary sentence character.
+fn scan(bytes: &[u8]) -> Stop {
+    for (i, &b) in bytes.iter().enumerate() {
+        // Fast check first: almost every byte is printable and no leader.
+        if (0x20..0x7f).contains(&b) && !is_leader(b) {
+            continue;
+        }
+        return if is_line_end(b) {
+            Stop::LineEnd(i)
+        } else if is_leader(b) {
+            Stop::Leader(i)
+        } else {
+            Stop::Binary(i)
+        };
+    }
+    Stop::End
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Checks the `*hh` checksum of a complete line (leader included, line ending excluded) and
+/// returns the line without it.
+pub fn verify_checksum(line: &[u8], config: FramerConfig) -> Result<&[u8], Reject> {
+    let body = line.get(1..).unwrap_or_default();
+    let Some(star) = body.iter().rposition(|&b| b == b'*') else {
+        return if config.accept_missing_checksum {
+            Ok(line)
+        } else {
+            Err(Reject::NoChecksum)
+        };
+    };
+    let (payload, tail) = body.split_at(star);
+    let expected = match tail {
+        [b'*', hi, lo] => match (hex_value(*hi), hex_value(*lo)) {
+            (Some(hi), Some(lo)) => hi << 4 | lo,
+            _ => return Err(Reject::MalformedChecksum),
+        },
+        _ => return Err(Reject::MalformedChecksum),
+    };
+    let actual = payload.iter().fold(0u8, |acc, b| acc ^ b);
+    if actual == expected {
+        Ok(&line[..=payload.len()])
+    } else {
+        Err(Reject::BadChecksum)
+    }
+}
+
+/// A line that passed framing and checksum validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The sentence as received, leader and checksum included, line ending excluded.
+    pub raw: &'a str,
+    /// `raw` without its leader and `*hh` checksum.
+    pub payload: &'a str,
+}
+
+impl Framer {
+    pub fn new(config: FramerConfig) -> Self {
+        Framer {
+            config,
+            state: State::Hunting { junk: false },
+            buf: [0; MAX_SENTENCE_LEN],
+            len: 0,
+        }
+    }
+
+    pub fn config(&self) -> FramerConfig {
+        self.config
+    }
+
+    /// Forgets any partial sentence, e.g. when the port was reopened or the baud rate changed.
+    pub fn reset(&mut self) {
+        self.state = State::Hunting { junk: false };
+        self.len = 0;
+    }
+
+    /// Feeds a chunk of bytes; `on_line` receives each accepted line or reject, in stream order.
+    pub fn push(&mut self, mut input: &[u8], mut on_line: impl FnMut(Result<Line<'_>, Reject>)) {
+        while !input.is_empty() {
+            input = match self.state {
+                State::Hunting { junk } => self.hunt(input, junk, &mut on_line),
+                State::Sentence => self.continue_sentence(input, &mut on_line),
+                State::Discarding => self.discard(input),
+            };
+        }
+    }
+
+    fn hunt<'i>(
+        &mut self,
+        input: &'i [u8],
+        mut junk: bool,
+        on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
+    ) -> &'i [u8] {
+        let Some(start) = input.iter().position(|&b| is_leader(b)) else {
+            junk |= input.iter().any(|&b| !is_line_end(b));
+            self.state = State::Hunting { junk };
+            return &[];
+        };
+        junk |= input[..start].iter().any(|&b| !is_line_end(b));
+        if junk {
+            on_line(Err(Reject::Junk));
+        }
+        let sentence = &input[start..];
+        // The body is scanned at most one byte past the limit, so a flood without line ends
+        // is cut off after MAX_SENTENCE_LEN bytes, whatever the chunk size.
+        let limit = sentence.len().min(MAX_SENTENCE_LEN + 1);
+        match scan(&sentence[1..limit]) {
+            Stop::LineEnd(i) => {
+                self.state = State::Hunting { junk: false };
+                finish(&sentence[..=i], self.config, on_line);
+                &sentence[i + 2..]
+            }
+            stop => {
+                self.len = 0;
+                self.absorb(sentence, 1, limit, stop, on_line)
+            }
+        }
+    }
+
+    fn continue_sentence<'i>(
+        &mut self,
+        input: &'i [u8],
+        on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
+    ) -> &'i [u8] {
+        let limit = input.len().min(MAX_SENTENCE_LEN + 1 - self.len);
+        let stop = scan(&input[..limit]);
+        self.absorb(input, 0, limit, stop, on_line)
+    }
+
+    /// Handles a scan result for a sentence that is (or becomes) buffered. The scan covered
+    /// `input[offset..scanned]`; bytes before `offset` belong to the sentence.
+    fn absorb<'i>(
+        &mut self,
+        input: &'i [u8],
+        offset: usize,
+        scanned: usize,
+        stop: Stop,
+        on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
+    ) -> &'i [u8] {
+        let (taken, rest) = match stop {
+            Stop::LineEnd(i) | Stop::Leader(i) | Stop::Binary(i) => input.split_at(offset + i),
+            Stop::End => input.split_at(scanned),
+        };
+        if self.len + taken.len() > MAX_SENTENCE_LEN {
+            on_line(Err(Reject::TooLong));
+            self.len = 0;
+            self.state = State::Discarding;
+            return rest;
+        }
+        self.buf[self.len..self.len + taken.len()].copy_from_slice(taken);
+        self.len += taken.len();
+        match stop {
+            Stop::End => {
+                self.state = State::Sentence;
+                rest
+            }
+            Stop::LineEnd(_) => {
+                self.state = State::Hunting { junk: false };
+                let len = std::mem::take(&mut self.len);
+                finish(&self.buf[..len], self.config, on_line);
+                &rest[1..]
+            }
+            Stop::Leader(_) => {
+                // `$$GPGGA`: a doubled leader is noise, not a lost sentence.
+                if !self.buf[..self.len].iter().all(|&b| is_leader(b)) {
+                    on_line(Err(Reject::Interrupted));
+                }
+                self.len = 0;
+                self.state = State::Hunting { junk: false };
+                rest
+            }
+            Stop::Binary(_) => {
+                on_line(Err(Reject::Binary));
+                self.len = 0;
+                self.state = State::Hunting { junk: false };
+                &rest[1..]
+            }
+        }
+    }
+
+    fn discard<'i>(&mut self, input: &'i [u8]) -> &'i [u8] {
+        match input.iter().position(|&b| is_line_end(b) || is_leader(b)) {
+            Some(i) => {
+                self.state = State::Hunting { junk: false };
+                &input[i..]
+            }
+            None => &[],
+        }
+    }
+}
+
+/// Checks a complete line and hands it (or its reject) out.
+fn finish(line: &[u8], config: FramerConfig, on_line: &mut impl FnMut(Result<Line<'_>, Reject>)) {
+    let checked = verify_checksum(line, config).and_then(|without_sum| {
+        // The scan admitted only printable ASCII, so this cannot fail; treat it as binary
+        // rather than panic if that invariant were ever broken.
+        let raw = std::str::from_utf8(line).map_err(|_| Reject::Binary)?;
+        Ok(Line {
+            raw,
+            payload: &raw[1..without_sum.len()],
+        })
+    });
+    on_line(checked);
+}

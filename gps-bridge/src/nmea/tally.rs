@@ -1,0 +1,49 @@
+//! Counts of what a stream contained, by cause: the figures behind `replay`'s summary and
+//! `status`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::framer::Reject;
+use super::sentence::DecodeError;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    pub accepted: u64,
+    /// Framing and checksum rejects, by [`Reject::name`].
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Accepted sentences of a known type whose fields did not decode, by type.
+    pub undecodable: BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    pub fn reject(&mut self, reject: Reject) {
+        *self.rejected.entry(reject.name()).or_default() += 1;
+    }
+
+    pub fn undecodable(&mut self, error: &DecodeError) {
+        *self.undecodable.entry(error.kind).or_default() += 1;
+    }
+
+    pub fn total_rejected(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+impl fmt::Display for Tally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "accepted {}, rejected {}",
+            self.accepted,
+            self.total_rejected()
+        )?;
+        for (cause, n) in &self.rejected {
+            write!(f, "\n  {cause}: {n}")?;
+        }
+        for (kind, n) in &self.undecodable {
+            write!(f, "\n  accepted but undecodable {kind}: {n}")?;
+        }
+        Ok(())
+    }
+}
