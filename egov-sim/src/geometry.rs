@@ -1,0 +1,142 @@
+//! Plot geometry checks on the server side: a valid simple polygon, its geodesic area, and
+//! its overlaps with the reference layers.
+
+use geo::{
+    BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Polygon,
+    Validation,
+};
+use protocol::layers::{Layer, LayerFeature};
+use protocol::plots::{Corner, Overlap};
+
+/// Overlaps smaller than this are rounding noise from the polygon clipper, not findings.
+const MIN_OVERLAP_M2: f64 = 0.01;
+
+/// The plot's boundary as a polygon, or why it is not a valid one.
+pub fn plot_polygon(corners: &[Corner]) -> Result<Polygon<f64>, String> {
+    let ring: Vec<(f64, f64)> = corners.iter().map(|c| (c.lon, c.lat)).collect();
+    for (i, pair) in ring.windows(2).enumerate() {
+        if pair[0] == pair[1] {
+            return Err(format!(
+                "corners {} and {} are the same point",
+                corners[i].name,
+                corners[i + 1].name
+            ));
+        }
+    }
+    let polygon = Polygon::new(LineString::from(ring), vec![]);
+    if let Some(problem) = polygon.validation_errors().into_iter().next() {
+        return Err(format!("the boundary is not a simple polygon: {problem}"));
+    }
+    if polygon.geodesic_area_unsigned() < 1.0 {
+        return Err("the plot encloses less than 1 m²".into());
+    }
+    Ok(polygon)
+}
+
+/// A reference feature ready for overlap tests.
+pub struct IndexedFeature {
+    pub layer: Layer,
+    pub feature: LayerFeature,
+    pub shape: MultiPolygon<f64>,
+}
+
+impl IndexedFeature {
+    pub fn new(layer: Layer, feature: LayerFeature) -> Option<Self> {
+        let shape = match geo::Geometry::<f64>::try_from(&feature.geometry).ok()? {
+            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => return None,
+        };
+        Some(Self {
+            layer,
+            feature,
+            shape,
+        })
+    }
+}
+
+/// Every feature the plot overlaps, with the geodesic area in common.
+pub fn overlaps(plot: &Polygon<f64>, features: &[IndexedFeature]) -> Vec<Overlap> {
+    let Some(bounds) = plot.bounding_rect() else {
+        return Vec::new();
+    };
+    features
+        .iter()
+        .filter(|f| f.shape.intersects(&bounds))
+        .filter_map(|f| {
+            let area = plot.intersection(&f.shape).geodesic_area_unsigned();
+            (area >= MIN_OVERLAP_M2).then(|| Overlap {
+                layer: f.layer,
+                feature_id: f.feature.id.clone(),
+                name: f.feature.name.clone(),
+                area_m2: area,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corner(name: &str, lon: f64, lat: f64) -> Corner {
+        Corner {
+            name: name.into(),
+            lon,
+            lat,
+            sigma_m: None,
+            fixes: 1,
+        }
+    }
+
+    fn square(lon: f64, lat: f64, side_deg: f64) -> Vec<Corner> {
+        vec![
+            corner("J1", lon, lat),
+            corner("J2", lon + side_deg, lat),
+            corner("J3", lon + side_deg, lat + side_deg),
+            corner("J4", lon, lat + side_deg),
+        ]
+    }
+
+    #[test]
+    fn bow_tie_is_refused() {
+        let mut corners = square(112.7, 25.7, 0.001);
+        corners.swap(1, 2);
+        assert!(plot_polygon(&corners).is_err());
+    }
+
+    #[test]
+    fn repeated_corner_is_refused() {
+        let mut corners = square(112.7, 25.7, 0.001);
+        corners.insert(1, corners[0].clone());
+        let err = plot_polygon(&corners).unwrap_err();
+        assert!(err.contains("same point"), "{err}");
+    }
+
+    #[test]
+    fn overlap_area_is_the_shared_part() {
+        let plot = plot_polygon(&square(112.7, 25.7, 0.001)).unwrap();
+        let half_shifted = plot_polygon(&square(112.7005, 25.7, 0.001)).unwrap();
+        let far = plot_polygon(&square(113.7, 25.7, 0.001)).unwrap();
+        let feature = |id: &str, p: &Polygon<f64>| {
+            IndexedFeature::new(
+                Layer::Parcels,
+                LayerFeature {
+                    id: id.into(),
+                    name: id.into(),
+                    holder: "x".into(),
+                    geometry: geojson::Geometry::from(p),
+                },
+            )
+            .unwrap()
+        };
+        let found = overlaps(
+            &plot,
+            &[feature("near", &half_shifted), feature("far", &far)],
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].feature_id, "near");
+        let whole = plot.geodesic_area_unsigned();
+        assert!((found[0].area_m2 / whole - 0.5).abs() < 0.01);
+    }
+}

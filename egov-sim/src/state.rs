@@ -1,0 +1,78 @@
+//! What every request handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+
+use crate::db::SharedDb;
+
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of requests answered 503 without being served, 0..=1.
+    pub fail_rate: f64,
+    /// Share of answers whose connection is closed halfway, 0..=1 (after the request ran).
+    pub drop_rate: f64,
+    /// Added to every request.
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub admin_token: String,
+    pub device_tokens: Vec<String>,
+    pub faults: Faults,
+}
+
+/// The simulation's clock: wall time, sped up by `speedup` from the moment the server
+/// started, continuing from where the previous run stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct SimClock {
+    started: Instant,
+    sim_start: DateTime<Utc>,
+    speedup: f64,
+}
+
+impl SimClock {
+    pub fn new(sim_start: DateTime<Utc>, speedup: f64) -> Self {
+        Self {
+            started: Instant::now(),
+            sim_start,
+            speedup,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        // Whole seconds: the wire carries no false precision and the bodies stay short.
+        let elapsed = self.started.elapsed().as_secs_f64() * self.speedup;
+        (self.sim_start + Duration::milliseconds((elapsed * 1000.0) as i64)).trunc_subsecs(0)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SharedDb,
+    pub config: Arc<Config>,
+    pub clock: SimClock,
+}
+
+impl AppState {
+    /// Runs blocking database work off the async workers.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.read(f)).await?
+    }
+
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.write(f)).await?
+    }
+}

@@ -1,0 +1,245 @@
+//! Cases and the case change feed (`GET /api/v1/cases/changes`).
+//!
+//! The feed is compacted: each case appears at most once, with its latest state, at the
+//! sequence number of its latest change. A reader that pages with `after = next_after` until
+//! `has_more` is false has seen every case's latest state; changes made while it paged get
+//! new, higher sequence numbers and arrive on a later page.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Where a case stands as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// 已受理: accepted, waiting for the first review.
+    Received,
+    /// 审查中: one or more review steps are under way.
+    InReview,
+    /// 待补正: returned to the applicant for more material; the clock is stopped.
+    AwaitingMaterial,
+    /// 公示中: approved, the result is on public display.
+    Publicity,
+    /// 已办结: finished with approval.
+    Completed,
+    /// 不予许可: finished with a rejection.
+    Rejected,
+}
+
+impl CaseStatus {
+    /// The status as shown to applicants.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Received => "已受理",
+            Self::InReview => "审查中",
+            Self::AwaitingMaterial => "待补正",
+            Self::Publicity => "公示中",
+            Self::Completed => "已办结",
+            Self::Rejected => "不予许可",
+        }
+    }
+
+    /// Whether the case can still change.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Completed | Self::Rejected)
+    }
+}
+
+/// Where one workflow step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Active,
+    Done,
+    /// Sent back for more material.
+    Returned,
+    Rejected,
+    /// Not needed for this case (e.g. no publicity for a rejected case).
+    Skipped,
+}
+
+/// One step of a case's workflow. Steps sharing a `group` run in parallel, like the joint
+/// review (会审) by four divisions; groups run in ascending order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Stable code, e.g. `accept`, `joint_review_planning`.
+    pub code: String,
+    /// Display label, e.g. `会审（规划处）`.
+    pub label: String,
+    /// The division that does the step, e.g. `规划处`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    pub group: u32,
+    pub state: StepState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// A public remark, e.g. what material is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Approved,
+    Rejected,
+}
+
+/// The decision on a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub outcome: Outcome,
+    pub decided_at: DateTime<Utc>,
+    /// Approval document number, e.g. `桂自然资宅批〔2026〕123号`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_no: Option<String>,
+    /// Why, for a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The public-display period of an approved result (结果公示).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publicity {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+/// A case as mirrored by kiosks. It holds no personal data beyond a masked name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Case number as printed on the receipt, e.g. `GY2026-ZJD-000123`.
+    pub case_no: String,
+    pub hall_id: String,
+    /// Procedure code, e.g. `homestead`.
+    pub kind: String,
+    /// Procedure name, e.g. `农村宅基地审批`.
+    pub kind_label: String,
+    /// Masked applicant name, e.g. `张*三`.
+    pub applicant: String,
+    /// Hex SHA-256, see [`lookup_digest`].
+    pub lookup_digest: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub status: CaseStatus,
+    pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<CaseResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publicity: Option<Publicity>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Case {
+    /// Open past its due time (超期).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_open() && now > self.due_at
+    }
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    Upsert { seq: u64, case: Box<Case> },
+    Delete { seq: u64, case_no: String },
+}
+
+impl Change {
+    pub fn seq(&self) -> u64 {
+        match self {
+            Self::Upsert { seq, .. } | Self::Delete { seq, .. } => *seq,
+        }
+    }
+
+    pub fn case_no(&self) -> &str {
+        match self {
+            Self::Upsert { case, .. } => &case.case_no,
+            Self::Delete { case_no, .. } => case_no,
+        }
+    }
+}
+
+/// `GET /api/v1/cases/changes?hall=H&after=SEQ&limit=N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Cursor for the next request: the last `seq` on this page, or `after` when empty.
+    pub next_after: u64,
+    pub has_more: bool,
+}
+
+/// The lookup digest: SHA-256 over the hall's salt, the case number and the applicant's
+/// verification code (e.g. the last four digits of a phone number), each length-prefixed so
+/// that no two different triples hash the same bytes. The mirror stores only this digest,
+/// never the code.
+pub fn lookup_digest(hall_salt: &str, case_no: &str, code: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in [hall_salt, case_no, code] {
+        hasher.update((part.len() as u32).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().into()
+}
+
+/// [`lookup_digest`] as the lowercase hex the wire carries.
+pub fn lookup_digest_hex(hall_salt: &str, case_no: &str, code: &str) -> String {
+    hex::encode(lookup_digest(hall_salt, case_no, code))
+}
+
+/// Compares a candidate digest with a stored hex digest in constant time.
+pub fn digest_matches(stored_hex: &str, candidate: &[u8; 32]) -> bool {
+    use subtle::ConstantTimeEq;
+    let mut stored = [0u8; 32];
+    if hex::decode_to_slice(stored_hex, &mut stored).is_err() {
+        return false;
+    }
+    stored.ct_eq(candidate).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_separates_fields() {
+        // Without length prefixes these two would hash the same concatenation.
+        assert_ne!(
+            lookup_digest("s", "AB", "1234"),
+            lookup_digest("s", "A", "B1234")
+        );
+    }
+
+    #[test]
+    fn digest_matches_only_the_right_code() {
+        let stored = lookup_digest_hex("salt", "GY2026-ZJD-000001", "4321");
+        assert!(digest_matches(
+            &stored,
+            &lookup_digest("salt", "GY2026-ZJD-000001", "4321")
+        ));
+        assert!(!digest_matches(
+            &stored,
+            &lookup_digest("salt", "GY2026-ZJD-000001", "4320")
+        ));
+        assert!(!digest_matches("zz", &[0; 32]));
+    }
+
+    #[test]
+    fn change_wire_form_is_tagged_by_op() {
+        let change = Change::Delete {
+            seq: 7,
+            case_no: "X1".into(),
+        };
+        let json = serde_json::to_value(&change).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"op": "delete", "seq": 7, "case_no": "X1"})
+        );
+        let unknown = r#"{"op":"merge","seq":1,"case_no":"X"}"#;
+        assert!(serde_json::from_str::<Change>(unknown).is_err());
+    }
+}

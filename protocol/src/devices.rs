@@ -1,0 +1,164 @@
+//! Device heartbeats, and the commands an administrator queues for a device.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Kiosk,
+    GpsBridge,
+}
+
+/// `POST /api/v1/devices/{id}/heartbeat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    pub kind: DeviceKind,
+    pub hall_id: String,
+    pub app_version: String,
+    /// Version of the applied content release, if any.
+    #[serde(default)]
+    pub content_version: Option<u64>,
+    /// The case feed cursor the mirror has applied up to.
+    #[serde(default)]
+    pub feed_cursor: Option<u64>,
+    /// When the last case sync succeeded.
+    #[serde(default)]
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub uptime_s: u64,
+    pub free_disk_bytes: u64,
+    /// The latest fault, e.g. why a content release was refused.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Results of commands run since the previous heartbeat.
+    #[serde(default)]
+    pub completed: Vec<CommandResult>,
+}
+
+/// A display schedule: the screen is on from `on` to `off` (local `HH:MM`) on the listed
+/// ISO weekdays (1 = Monday).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySchedule {
+    pub on: String,
+    pub off: String,
+    pub weekdays: Vec<u8>,
+}
+
+impl DisplaySchedule {
+    /// Checks the `HH:MM` fields and weekday numbers.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [("on", &self.on), ("off", &self.off)] {
+            if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
+                return Err(format!("{name} must be HH:MM, got {value:?}"));
+            }
+        }
+        if self.weekdays.is_empty() || self.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+            return Err("weekdays must be 1 (Monday) to 7 (Sunday), at least one".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a command asks the device to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CommandAction {
+    /// Pull the case feed now.
+    SyncNow,
+    /// Poll the content manifest now and re-apply.
+    ReloadContent,
+    /// Capture the screen and `PUT` it to `/api/v1/devices/{id}/screenshots/{command_id}`.
+    Screenshot,
+    SetDisplaySchedule {
+        schedule: DisplaySchedule,
+    },
+}
+
+/// A queued command, as delivered in a heartbeat reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub id: u64,
+    pub issued_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub action: CommandAction,
+}
+
+/// How a device reports having run a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandResult {
+    pub id: u64,
+    pub ok: bool,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The reply to a heartbeat: commands not yet delivered to this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    pub server_time: DateTime<Utc>,
+    pub commands: Vec<Command>,
+}
+
+/// `POST /api/v1/admin/devices/{id}/commands`.
+pub type QueueCommand = CommandAction;
+
+/// One row of `GET /api/v1/admin/devices`: what the fleet view shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub device_id: String,
+    pub last_heartbeat_at: DateTime<Utc>,
+    pub heartbeat: Heartbeat,
+    /// Commands queued but not yet delivered.
+    pub pending_commands: u32,
+    /// Ids of commands whose screenshot was uploaded.
+    pub screenshots: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub devices: Vec<DeviceStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_wire_form_is_flat() {
+        let command = Command {
+            id: 4,
+            issued_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+            action: CommandAction::SetDisplaySchedule {
+                schedule: DisplaySchedule {
+                    on: "08:00".into(),
+                    off: "18:00".into(),
+                    weekdays: vec![1, 2, 3, 4, 5],
+                },
+            },
+        };
+        let json = serde_json::to_value(&command).unwrap();
+        assert_eq!(json["action"], "set_display_schedule");
+        assert_eq!(json["schedule"]["on"], "08:00");
+        let back: Command = serde_json::from_value(json).unwrap();
+        assert_eq!(back, command);
+        assert!(serde_json::from_str::<CommandAction>(r#"{"action":"reboot"}"#).is_err());
+    }
+
+    #[test]
+    fn schedule_is_validated() {
+        let mut schedule = DisplaySchedule {
+            on: "08:00".into(),
+            off: "18:30".into(),
+            weekdays: vec![1, 7],
+        };
+        assert!(schedule.validate().is_ok());
+        schedule.off = "25:00".into();
+        assert!(schedule.validate().is_err());
+        schedule.off = "18:00".into();
+        schedule.weekdays = vec![0];
+        assert!(schedule.validate().is_err());
+    }
+}
