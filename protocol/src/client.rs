@@ -4,7 +4,8 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
+pub use reqwest::Method;
+use reqwest::{RequestBuilder, Response, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;

@@ -168,6 +168,17 @@ pub fn sign(key: &SigningKey, manifest_bytes: &[u8]) -> String {
     BASE64.encode(key.sign(manifest_bytes).to_bytes())
 }
 
+/// Parses the text of `manifest.json.sig`.
+pub fn decode_signature(signature_b64: &str) -> Result<Signature, ManifestError> {
+    let raw = BASE64
+        .decode(signature_b64.trim())
+        .map_err(|_| ManifestError::MalformedSignature)?;
+    let raw: [u8; 64] = raw
+        .try_into()
+        .map_err(|_| ManifestError::MalformedSignature)?;
+    Ok(Signature::from_bytes(&raw))
+}
+
 /// Verifies manifest bytes against a detached signature and any of the trusted keys, then
 /// parses and checks the manifest.
 pub fn verify(
@@ -175,13 +186,7 @@ pub fn verify(
     signature_b64: &str,
     trusted: &[VerifyingKey],
 ) -> Result<Manifest, ManifestError> {
-    let raw = BASE64
-        .decode(signature_b64.trim())
-        .map_err(|_| ManifestError::MalformedSignature)?;
-    let raw: [u8; 64] = raw
-        .try_into()
-        .map_err(|_| ManifestError::MalformedSignature)?;
-    let signature = Signature::from_bytes(&raw);
+    let signature = decode_signature(signature_b64)?;
     if !trusted
         .iter()
         .any(|key| key.verify(manifest_bytes, &signature).is_ok())

@@ -13,6 +13,7 @@ pub mod content;
 pub mod devices;
 pub mod error;
 pub mod halls;
+pub mod items;
 pub mod layers;
 pub mod plots;
 pub mod ratings;

@@ -1,1 +1,88 @@
+//! Helpers for the end-to-end tests: finding the workspace's real programs and running them
+//! as child processes on loopback.
 
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A program built by `cargo test --workspace` (or `cargo build --workspace`), next to the
+/// test executable's own profile folder.
+pub fn program(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test runs from target/<profile>/deps")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` (scripts/test.sh does) before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// A running egov-sim with its own data folder, killed when dropped.
+pub struct EgovSim {
+    child: Child,
+    /// e.g. `http://127.0.0.1:41234/`
+    pub url: String,
+    pub data: tempfile::TempDir,
+}
+
+pub const DEVICE_TOKEN: &str = "demo-device-token";
+pub const ADMIN_TOKEN: &str = "demo-admin-token";
+
+impl EgovSim {
+    /// Starts egov-sim on an ephemeral loopback port with `args` added, and waits until it
+    /// listens.
+    pub fn start(args: &[&str]) -> Self {
+        let data = tempfile::tempdir().expect("a temporary folder");
+        let mut child = Command::new(program("egov-sim"))
+            .args(["--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .args(args)
+            .env("RUST_LOG", "egov_sim=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("egov-sim starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("egov-sim says where it listens within 2 minutes");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from egov-sim: {line:?}"));
+        Self {
+            child,
+            url: format!("{addr}/"),
+            data,
+        }
+    }
+
+    pub fn device_client(&self) -> protocol::client::Client {
+        protocol::client::Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
+    }
+
+    pub fn admin_client(&self) -> protocol::client::Client {
+        protocol::client::Client::with_token(&self.url, Some(ADMIN_TOKEN)).expect("a client")
+    }
+}
+
+impl Drop for EgovSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
