@@ -1,1 +1,20 @@
-pub fn placeholder() {}
+//! The kiosk's data plane: the SQLite mirror of cases and content, the case feed sync, signed
+//! content releases, heartbeats with remote commands, and the ratings outbox. No UI lives
+//! here; the UI reads the mirror through [`mirror::Mirror`] and listens for content changes.
+
+pub mod backoff;
+pub mod config;
+pub mod content;
+pub mod daemon;
+pub mod error;
+pub mod heartbeat;
+pub mod lookup;
+pub mod mirror;
+pub mod ratings;
+pub mod sync;
+pub mod throttle;
+
+pub use error::{Error, Result};
+
+/// Reported in heartbeats.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");

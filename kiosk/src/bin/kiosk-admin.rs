@@ -1,0 +1,273 @@
+//! `kiosk-admin`: for administrators — keys, building and publishing signed content
+//! releases, and watching and commanding the fleet.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::content::release::{self, Release};
+use kiosk::content::source::{SourceFile, compile};
+use protocol::client::Client;
+use protocol::content::{
+    decode_signing_key, encode_signing_key, encode_verifying_key, generate_signing_key,
+};
+use protocol::devices::CommandAction;
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk-admin",
+    version,
+    about = "Land Hall kiosk administration"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Action {
+    Screenshot,
+    SyncNow,
+    Reload,
+}
+
+#[derive(clap::Args)]
+struct Upstream {
+    /// The upstream's base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long = "upstream", alias = "to")]
+    url: String,
+    /// Administrator token.
+    #[arg(long, env = "LAND_HALL_ADMIN_TOKEN")]
+    token: String,
+}
+
+impl Upstream {
+    fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::with_token(&self.url, Some(&self.token))?)
+    }
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a signing key: writes the private key to FILE (mode 0600), prints the public key
+    /// for the kiosks' `content.trusted_keys`.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate and compile a content folder into a signed release folder.
+    Build {
+        content_dir: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Release version; must grow with every release (default: the current Unix time).
+        #[arg(long)]
+        version: Option<u64>,
+        #[arg(long, default_value = "kiosk-admin")]
+        publisher: String,
+    },
+    /// Upload a built release folder to the upstream and make it current.
+    Publish {
+        dir: PathBuf,
+        #[command(flatten)]
+        upstream: Upstream,
+    },
+    /// List kiosks with versions, freshness, last heartbeat and faults.
+    Fleet {
+        #[command(flatten)]
+        upstream: Upstream,
+    },
+    /// Queue a command for a kiosk.
+    Command {
+        kiosk: String,
+        #[arg(value_enum)]
+        action: Action,
+        #[command(flatten)]
+        upstream: Upstream,
+        /// For a screenshot: wait up to this many seconds for it and save it here.
+        #[arg(long)]
+        save: Option<PathBuf>,
+        #[arg(long, default_value_t = 120)]
+        wait_s: u64,
+    },
+}
+
+/// Reads every file under `dir` with its `/`-separated relative path.
+fn read_folder(dir: &Path) -> anyhow::Result<Vec<SourceFile>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) -> anyhow::Result<()> {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let relative = path
+                    .strip_prefix(root)?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push(SourceFile {
+                    path: relative,
+                    bytes: std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                });
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    writeln!(file, "{text}")?;
+    Ok(())
+}
+
+fn ago(t: chrono::DateTime<Utc>) -> String {
+    let s = (Utc::now() - t).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        _ => format!("{}h ago", s / 3600),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        AdminCommand::Keygen { out } => {
+            let key = generate_signing_key();
+            write_private(&out, &encode_signing_key(&key))?;
+            println!("{}", encode_verifying_key(&key.verifying_key()));
+        }
+        AdminCommand::Build {
+            content_dir,
+            key,
+            out,
+            version,
+            publisher,
+        } => {
+            let key_text = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            let key =
+                decode_signing_key(&key_text).with_context(|| format!("{}", key.display()))?;
+            let files = read_folder(&content_dir)?;
+            let compiled = match compile(&files) {
+                Ok(compiled) => compiled,
+                Err(errors) => {
+                    for error in &errors {
+                        eprintln!("{}/{error}", content_dir.display());
+                    }
+                    bail!("{} problem(s) in {}", errors.len(), content_dir.display());
+                }
+            };
+            let now = Utc::now();
+            let version = version.unwrap_or(now.timestamp().unsigned_abs());
+            let built = release::build(&compiled, version, now, &publisher, &key);
+            built.write_dir(&out)?;
+            println!(
+                "release {version}: {} items, {} media, {} blobs in {}",
+                compiled.items.len(),
+                compiled.media.len(),
+                built.blobs.len(),
+                out.display()
+            );
+        }
+        AdminCommand::Publish { dir, upstream } => {
+            let built = Release::read_dir(&dir)?;
+            built.publish(&upstream.client()?).await?;
+            println!(
+                "published release {} to {}",
+                built.manifest.version, upstream.url
+            );
+        }
+        AdminCommand::Fleet { upstream } => {
+            let fleet = upstream.client()?.fleet().await?;
+            println!(
+                "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} LAST ERROR",
+                "KIOSK", "HALL", "APP", "CONTENT", "CURSOR", "SYNCED", "HEARTBEAT", "CMDS"
+            );
+            for d in &fleet.devices {
+                let h = &d.heartbeat;
+                println!(
+                    "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} {}",
+                    d.device_id,
+                    h.hall_id,
+                    h.app_version,
+                    h.content_version.map_or("sample".into(), |v| v.to_string()),
+                    h.feed_cursor.map_or("-".into(), |c| c.to_string()),
+                    h.last_sync_at.map_or("never".into(), ago),
+                    ago(d.last_heartbeat_at),
+                    d.pending_commands,
+                    h.last_error.as_deref().unwrap_or("-"),
+                );
+            }
+        }
+        AdminCommand::Command {
+            kiosk,
+            action,
+            upstream,
+            save,
+            wait_s,
+        } => {
+            let client = upstream.client()?;
+            let action = match action {
+                Action::Screenshot => CommandAction::Screenshot,
+                Action::SyncNow => CommandAction::SyncNow,
+                Action::Reload => CommandAction::ReloadContent,
+            };
+            let command = client.queue_command(&kiosk, &action).await?;
+            println!("queued command {} for {kiosk}", command.id);
+            if let (CommandAction::Screenshot, Some(save)) = (&action, save) {
+                let deadline = std::time::Instant::now() + Duration::from_secs(wait_s);
+                loop {
+                    match client.screenshot(&kiosk, command.id).await {
+                        Ok(png) => {
+                            std::fs::write(&save, png)?;
+                            println!("saved {}", save.display());
+                            break;
+                        }
+                        Err(e) if std::time::Instant::now() < deadline => {
+                            tracing::debug!(error = %e, "screenshot not there yet");
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                        Err(e) => bail!("no screenshot after {wait_s} s: {e}"),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk-admin: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! `kiosk.toml`: read as a file of optional settings, then validated into [`Config`].
+//! Relative paths are taken relative to the folder of the config file, so a config and its
+//! data folder can move together.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use protocol::client::{Client, ClientConfig};
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    device_id: String,
+    hall_id: String,
+    data_dir: Option<PathBuf>,
+    upstream: UpstreamFile,
+    #[serde(default)]
+    content: ContentFile,
+    #[serde(default)]
+    sync: SyncFile,
+    #[serde(default)]
+    heartbeat: IntervalFile,
+    #[serde(default)]
+    ratings: IntervalFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamFile {
+    url: String,
+    content_url: Option<String>,
+    token: Option<String>,
+    timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContentFile {
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+    poll_interval_s: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncFile {
+    interval_s: Option<u64>,
+    page_size: Option<u32>,
+    stale_after_s: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntervalFile {
+    interval_s: Option<u64>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub device_id: String,
+    pub hall_id: String,
+    pub data_dir: PathBuf,
+    pub upstream: Url,
+    pub content_url: Option<Url>,
+    pub token: Option<String>,
+    pub timeout: Duration,
+    pub trusted_keys: Vec<VerifyingKey>,
+    pub content_interval: Duration,
+    pub sync_interval: Duration,
+    pub page_size: u32,
+    /// The UI warns that progress may be out of date after this long without a full sync.
+    pub stale_after_s: i64,
+    pub heartbeat_interval: Duration,
+    pub ratings_interval: Duration,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn seconds(value: Option<u64>, default: u64) -> Duration {
+    Duration::from_secs(value.unwrap_or(default).max(1))
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base, &shown)
+    }
+
+    /// Parses config text; `base` resolves relative paths, `shown` names it in errors.
+    pub fn parse(text: &str, base: &Path, shown: &str) -> Result<Self, ConfigError> {
+        let file: File = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: shown.to_owned(),
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            message: e.message().to_owned(),
+        })?;
+        let invalid = |key, message: String| ConfigError::Invalid {
+            path: shown.to_owned(),
+            key,
+            message,
+        };
+        let id_ok = |id: &str| {
+            (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if !id_ok(&file.device_id) {
+            return Err(invalid(
+                "device_id",
+                "1 to 64 characters of A-Z a-z 0-9 - _ .".into(),
+            ));
+        }
+        if file.hall_id.is_empty() {
+            return Err(invalid("hall_id", "must not be empty".into()));
+        }
+        let parse_url = |key, text: &str| {
+            let url = Url::parse(text).map_err(|e| invalid(key, e.to_string()))?;
+            if matches!(url.scheme(), "http" | "https") {
+                Ok(url)
+            } else {
+                Err(invalid(key, "must be an http:// or https:// URL".into()))
+            }
+        };
+        let upstream = parse_url("upstream.url", &file.upstream.url)?;
+        let content_url = file
+            .upstream
+            .content_url
+            .as_deref()
+            .map(|u| parse_url("upstream.content_url", u))
+            .transpose()?;
+        let trusted_keys = file
+            .content
+            .trusted_keys
+            .iter()
+            .map(|k| {
+                protocol::content::decode_verifying_key(k)
+                    .map_err(|e| invalid("content.trusted_keys", format!("{k:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if trusted_keys.is_empty() {
+            return Err(invalid(
+                "content.trusted_keys",
+                "at least one public key (kiosk-admin keygen prints it) is needed to accept content".into(),
+            ));
+        }
+        let page_size = file.sync.page_size.unwrap_or(protocol::MAX_PAGE);
+        if !(1..=protocol::MAX_PAGE).contains(&page_size) {
+            return Err(invalid(
+                "sync.page_size",
+                format!("must be 1 to {}", protocol::MAX_PAGE),
+            ));
+        }
+        let data_dir = base.join(file.data_dir.unwrap_or_else(|| PathBuf::from("kiosk-data")));
+        Ok(Self {
+            device_id: file.device_id,
+            hall_id: file.hall_id,
+            data_dir,
+            upstream,
+            content_url,
+            token: file.upstream.token,
+            timeout: seconds(file.upstream.timeout_s, 30),
+            trusted_keys,
+            content_interval: seconds(file.content.poll_interval_s, 60),
+            sync_interval: seconds(file.sync.interval_s, 30),
+            page_size,
+            stale_after_s: file.sync.stale_after_s.unwrap_or(600),
+            heartbeat_interval: seconds(file.heartbeat.interval_s, 60),
+            ratings_interval: seconds(file.ratings.interval_s, 30),
+        })
+    }
+
+    pub fn mirror_path(&self) -> PathBuf {
+        self.data_dir.join("mirror.db")
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+
+    /// The upstream client with this device's token.
+    pub fn client(&self) -> Result<Client, protocol::client::ClientError> {
+        let mut config = ClientConfig::new(self.upstream.clone());
+        config.content_url = self.content_url.clone();
+        config.token = self.token.clone();
+        config.timeout = self.timeout;
+        config.user_agent = format!("land-hall-kiosk/{}", crate::APP_VERSION);
+        Client::new(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
+
+    fn minimal() -> String {
+        format!(
+            "device_id = \"kiosk-01\"\nhall_id = \"hn-czs-gyx\"\n[upstream]\nurl = \"http://127.0.0.1:8080\"\n\
+             [content]\ntrusted_keys = [\"{KEY}\"]\n"
+        )
+    }
+
+    #[test]
+    fn defaults_fill_what_is_left_out() {
+        let config = Config::parse(&minimal(), Path::new("/etc/land-hall"), "kiosk.toml").unwrap();
+        assert_eq!(config.data_dir, Path::new("/etc/land-hall/kiosk-data"));
+        assert_eq!(config.page_size, protocol::MAX_PAGE);
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_annotated_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/kiosk.toml");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.upstream.host_str(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn errors_name_the_line_or_key() {
+        let typo = minimal().replace("hall_id", "hal_id");
+        let err = Config::parse(&typo, Path::new("."), "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("k.toml:2:"), "{err}");
+        let bad_key = minimal().replace(KEY, "AAAA");
+        let err = Config::parse(&bad_key, Path::new("."), "k.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("content.trusted_keys"), "{err}");
+        let ftp = minimal().replace("http://", "ftp://");
+        assert!(Config::parse(&ftp, Path::new("."), "k.toml").is_err());
+    }
+}

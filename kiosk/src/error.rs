@@ -1,0 +1,59 @@
+//! The kiosk library's error type: typed causes, so callers can tell a refused content
+//! release from a full disk or an unreachable upstream.
+
+use protocol::client::ClientError;
+use protocol::content::ManifestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The mirror's SQLite file failed.
+    #[error("mirror database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The mirror's schema could not be brought up to date.
+    #[error("mirror schema migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// A file of the blob store or the data folder.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// The upstream could not be reached or refused a request.
+    #[error(transparent)]
+    Upstream(#[from] ClientError),
+    /// A content release was refused.
+    #[error("content refused: {0}")]
+    Content(#[from] ManifestError),
+    /// A content item inside a release is not acceptable.
+    #[error("content item {id} refused: {source}")]
+    Item {
+        id: String,
+        source: protocol::items::ItemError,
+    },
+    /// Stored or received data does not have the expected shape.
+    #[error("invalid data: {0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Whether trying again later may help (the upstream was unavailable), as opposed to a
+    /// fault that needs a person (a refused release, a broken disk).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Upstream(e) if e.is_retryable())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Invalid(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,236 @@
+//! The case lookup: case number + verification code → the case as the UI shows it.
+//!
+//! The code is turned into the lookup digest at once and compared in constant time with the
+//! stored one; it is never stored or logged. An unknown case number and a wrong code give
+//! the same answer, so the kiosk does not reveal which case numbers exist.
+
+use chrono::{DateTime, Utc};
+use protocol::cases::{digest_matches, lookup_digest};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::mirror::cases::{self, CaseView, Freshness};
+use crate::mirror::{Mirror, from_unix, unix};
+use crate::throttle::{Limit, PER_CASE, PER_KIOSK};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Lookup {
+    Found {
+        case: Box<CaseView>,
+        freshness: Freshness,
+    },
+    /// 查询信息有误: no such case, or not this code.
+    NoMatch { attempts_left: usize },
+    /// 尝试次数过多: locked until the given time.
+    CoolingDown { until: DateTime<Utc> },
+    /// The mirror has not yet received the hall's data.
+    NotReady,
+}
+
+/// Receipts print case numbers in upper case; scanners and hands vary.
+fn normalise_case_no(input: &str) -> String {
+    input.trim().to_ascii_uppercase()
+}
+
+fn failure_times(
+    conn: &Connection,
+    case_no: Option<&str>,
+    since: i64,
+    limit: &Limit,
+) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at FROM lookup_failures
+         WHERE (?1 IS NULL OR case_no = ?1) AND at > ?2 ORDER BY at DESC LIMIT ?3",
+    )?;
+    let times = stmt
+        .query_map(params![case_no, since, limit.max_failures as i64], |r| {
+            r.get(0)
+        })?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(times)
+}
+
+fn hall_salt(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT lookup_salt FROM hall LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?)
+}
+
+impl Mirror {
+    /// Looks a case up, throttled: see [`crate::throttle`].
+    pub fn lookup(&self, case_no: &str, code: &str, now: DateTime<Utc>) -> Result<Lookup> {
+        let case_no = normalise_case_no(case_no);
+        let code = code.trim();
+        let conn = self.conn();
+        let at = unix(now);
+        let per_case = failure_times(conn, Some(&case_no), at - PER_CASE.window_s, &PER_CASE)?;
+        let per_kiosk = failure_times(conn, None, at - PER_KIOSK.window_s, &PER_KIOSK)?;
+        let locked = [
+            PER_CASE.locked_until(&per_case, at),
+            PER_KIOSK.locked_until(&per_kiosk, at),
+        ];
+        if let Some(until) = locked.into_iter().flatten().max() {
+            tracing::info!(case_no, outcome = "cooling_down", "case lookup");
+            return Ok(Lookup::CoolingDown {
+                until: from_unix(until),
+            });
+        }
+        let Some(salt) = hall_salt(conn)? else {
+            return Ok(Lookup::NotReady);
+        };
+        let candidate = lookup_digest(&salt, &case_no, code);
+        let stored = if case_no.len() <= 64 && code.len() <= 32 {
+            cases::get(conn, &case_no, now)?
+        } else {
+            None
+        };
+        match stored {
+            Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => {
+                if !per_case.is_empty() {
+                    conn.execute("DELETE FROM lookup_failures WHERE case_no = ?1", [&case_no])?;
+                }
+                tracing::info!(case_no, outcome = "found", "case lookup");
+                Ok(Lookup::Found {
+                    case: Box::new(stored.view),
+                    freshness: cases::freshness(conn, now)?,
+                })
+            }
+            _ => {
+                conn.execute(
+                    "INSERT INTO lookup_failures (case_no, at) VALUES (?1, ?2)",
+                    params![case_no, at],
+                )?;
+                conn.execute(
+                    "DELETE FROM lookup_failures WHERE at <= ?1",
+                    [at - PER_CASE.window_s.max(PER_KIOSK.window_s)],
+                )?;
+                tracing::info!(case_no, outcome = "no_match", "case lookup");
+                let mut tried = per_case;
+                tried.push(at);
+                Ok(Lookup::NoMatch {
+                    attempts_left: PER_CASE.remaining(&tried, at),
+                })
+            }
+        }
+    }
+
+    /// Stores the hall this kiosk serves (from `GET /api/v1/halls`).
+    pub fn set_hall(&self, hall: &protocol::halls::Hall) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO hall (id, name, lookup_salt) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, lookup_salt = excluded.lookup_salt",
+            params![hall.id, hall.name, hall.lookup_salt],
+        )?;
+        self.conn()
+            .execute("DELETE FROM hall WHERE id <> ?1", [&hall.id])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::cases::tests::{SALT, case, page};
+    use protocol::cases::Change;
+    use protocol::halls::Hall;
+
+    fn mirror_with_case(dir: &std::path::Path) -> Mirror {
+        let mut mirror = Mirror::open(&dir.join("m.db")).unwrap();
+        mirror
+            .set_hall(&Hall {
+                id: "hn-czs-gyx".into(),
+                name: "郴州市桂阳县政务大厅".into(),
+                division_code: "431021".into(),
+                lookup_salt: SALT.into(),
+                lon: 0.0,
+                lat: 0.0,
+            })
+            .unwrap();
+        let changes = vec![Change::Upsert {
+            seq: 1,
+            case: Box::new(case("GY2026-ZJD-000001", "4321")),
+        }];
+        mirror
+            .apply_page(&page(changes, 1, false), Utc::now())
+            .unwrap();
+        mirror
+    }
+
+    #[test]
+    fn right_code_finds_the_case_and_wrong_code_or_case_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        let now = Utc::now();
+        let found = mirror.lookup(" gy2026-zjd-000001 ", "4321", now).unwrap();
+        let Lookup::Found { case, .. } = found else {
+            panic!("expected the case, got {found:?}");
+        };
+        assert_eq!(case.applicant, "张*三");
+        // Wrong code and unknown case give the same answer.
+        assert_eq!(
+            mirror.lookup("GY2026-ZJD-000001", "4320", now).unwrap(),
+            Lookup::NoMatch { attempts_left: 4 }
+        );
+        assert_eq!(
+            mirror.lookup("GY2026-ZJD-999999", "4321", now).unwrap(),
+            Lookup::NoMatch { attempts_left: 4 }
+        );
+    }
+
+    #[test]
+    fn five_failures_lock_the_case_even_for_the_right_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        let now = Utc::now();
+        for _ in 0..5 {
+            assert!(matches!(
+                mirror.lookup("GY2026-ZJD-000001", "0000", now).unwrap(),
+                Lookup::NoMatch { .. }
+            ));
+        }
+        let locked = mirror.lookup("GY2026-ZJD-000001", "4321", now).unwrap();
+        assert_eq!(
+            locked,
+            Lookup::CoolingDown {
+                until: from_unix(unix(now) + PER_CASE.cool_down_s)
+            }
+        );
+        // Another case is not locked by these five.
+        assert!(matches!(
+            mirror.lookup("GY2026-ZJD-000002", "1", now).unwrap(),
+            Lookup::NoMatch { .. }
+        ));
+        let later = now + chrono::Duration::seconds(PER_CASE.cool_down_s);
+        assert!(matches!(
+            mirror.lookup("GY2026-ZJD-000001", "4321", later).unwrap(),
+            Lookup::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn the_code_is_stored_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        mirror
+            .lookup("GY2026-ZJD-000001", "97531", Utc::now())
+            .unwrap();
+        drop(mirror);
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            assert!(!bytes.windows(5).any(|w| w == b"97531"));
+        }
+    }
+
+    #[test]
+    fn a_mirror_without_hall_data_is_not_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        assert_eq!(
+            mirror.lookup("X", "1", Utc::now()).unwrap(),
+            Lookup::NotReady
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! `kiosk`: the service-hall kiosk's data plane, and the support commands field staff and
+//! tests use headless.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use kiosk::backoff::Backoff;
+use kiosk::config::Config;
+use kiosk::daemon::DataPlane;
+use kiosk::heartbeat::NoScreen;
+use kiosk::lookup::Lookup;
+use kiosk::mirror::Mirror;
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk",
+    version,
+    about = "Land Hall service-hall kiosk (data plane)"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "/etc/land-hall/kiosk.toml",
+        env = "KIOSK_CONFIG"
+    )]
+    config: PathBuf,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum What {
+    All,
+    Cases,
+    Content,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the data plane: case sync, content, heartbeats, ratings (the default).
+    Run,
+    /// Synchronise with the upstream.
+    Sync {
+        /// Sync once and exit, instead of running the loops.
+        #[arg(long)]
+        once: bool,
+        #[arg(long, value_enum, default_value = "all")]
+        what: What,
+    },
+    /// Look a case up as the UI would and print it as JSON (exit 1 when not shown).
+    Lookup { case_no: String, code: String },
+    /// Store a 好差评 rating in the outbox (delivered by `run`).
+    Rate {
+        score: u8,
+        #[arg(long)]
+        case_no: Option<String>,
+        #[arg(long = "reason")]
+        reasons: Vec<String>,
+    },
+    /// Print freshness, content version and faults as JSON.
+    Status,
+}
+
+async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
+    let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
+    if matches!(what, What::All | What::Cases) {
+        let report = plane
+            .case_sync()
+            .run_with_retries(5, Backoff::DEFAULT)
+            .await?;
+        println!(
+            "cases: {} pages, {} upserts, {} deletes, cursor {}",
+            report.pages, report.upserts, report.deletes, report.cursor
+        );
+    }
+    if matches!(what, What::All | What::Content) {
+        let mut mirror = Mirror::open(&plane.config().mirror_path())?;
+        let polled = plane.content().poll(&mut mirror, false, Utc::now()).await?;
+        println!("content: {polled:?}");
+    }
+    Ok(())
+}
+
+fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
+    let mirror = Mirror::open(&config.mirror_path())?;
+    let now = Utc::now();
+    let freshness = mirror.freshness(now)?;
+    Ok(serde_json::json!({
+        "device_id": config.device_id,
+        "hall_id": config.hall_id,
+        "freshness": freshness,
+        "stale": freshness.is_stale(config.stale_after_s),
+        "cases": kiosk::mirror::cases::count(mirror.conn())?,
+        "content": mirror.content_status()?,
+        "last_error": mirror.last_fault()?,
+        "ratings_pending": mirror.rating_counts()?.0,
+    }))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    if cli.check_config {
+        println!("{}: ok", cli.config.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run | Command::Sync { once: false, .. } => {
+            let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
+            plane.run(shutdown_signal()).await?;
+        }
+        Command::Sync { once: true, what } => sync_once(config, what).await?,
+        Command::Lookup { case_no, code } => {
+            let mirror = Mirror::open(&config.mirror_path())?;
+            let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
+            println!("{}", serde_json::to_string_pretty(&lookup)?);
+            if !matches!(lookup, Lookup::Found { .. }) {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Rate {
+            score,
+            case_no,
+            reasons,
+        } => {
+            std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
+            let mirror = Mirror::open(&config.mirror_path())?;
+            let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
+            let id = mirror.record_rating(
+                &config.device_id,
+                &config.hall_id,
+                case_no.as_deref(),
+                score,
+                &reasons,
+                Utc::now(),
+            )?;
+            println!("{id}");
+        }
+        Command::Status => println!("{}", serde_json::to_string_pretty(&status(&config)?)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "kiosk=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kiosk: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

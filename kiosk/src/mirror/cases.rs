@@ -1,0 +1,390 @@
+//! Cases in the mirror: applying feed pages, and reading one case back for a lookup.
+
+use chrono::{DateTime, Utc};
+use protocol::cases::{Case, CaseResult, CaseStatus, Change, ChangesPage, Publicity, Step};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::{Mirror, from_unix, unix};
+use crate::error::{Error, Result};
+
+const UPSERT: &str = "INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
+        received_at, due_at, status, steps, result, publicity, updated_at, seq)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+    ON CONFLICT (case_no) DO UPDATE SET kind = excluded.kind, kind_label = excluded.kind_label,
+        applicant = excluded.applicant, lookup_digest = excluded.lookup_digest,
+        received_at = excluded.received_at, due_at = excluded.due_at, status = excluded.status,
+        steps = excluded.steps, result = excluded.result, publicity = excluded.publicity,
+        updated_at = excluded.updated_at, seq = excluded.seq";
+
+/// The plain insert of the same row, for the bulk-insert baseline of the benchmarks.
+pub const INSERT: &str = "INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
+        received_at, due_at, status, steps, result, publicity, updated_at, seq)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+fn status_code(status: CaseStatus) -> Result<String> {
+    match serde_json::to_value(status)? {
+        serde_json::Value::String(code) => Ok(code),
+        other => Err(Error::Invalid(format!("status serialised as {other}"))),
+    }
+}
+
+fn optional_json<T: Serialize>(value: Option<&T>) -> Result<Option<String>> {
+    Ok(value.map(serde_json::to_string).transpose()?)
+}
+
+/// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a wire
+/// case to a mirror row.
+pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &Case) -> Result<()> {
+    tx.prepare_cached(sql)?.execute(params![
+        case.case_no,
+        case.kind,
+        case.kind_label,
+        case.applicant,
+        case.lookup_digest,
+        unix(case.received_at),
+        unix(case.due_at),
+        status_code(case.status)?,
+        serde_json::to_string(&case.steps)?,
+        optional_json(case.result.as_ref())?,
+        optional_json(case.publicity.as_ref())?,
+        unix(case.updated_at),
+        seq,
+    ])?;
+    Ok(())
+}
+
+/// What one page did to the mirror.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub upserts: usize,
+    pub deletes: usize,
+    pub cursor: u64,
+}
+
+/// Applies one feed page and moves the cursor, inside the caller's transaction: the page
+/// and the cursor commit together or not at all, so a crash resumes at a page boundary.
+/// `now` is recorded as the time the feed was last read to its end when the page is the last.
+pub fn apply_page(tx: &Transaction, page: &ChangesPage, now: DateTime<Utc>) -> Result<Applied> {
+    let cursor = cursor(tx)?;
+    if page.next_after < cursor {
+        return Err(Error::Invalid(format!(
+            "feed page ends at {} before the applied cursor {cursor}",
+            page.next_after
+        )));
+    }
+    let mut applied = Applied {
+        cursor: page.next_after,
+        ..Applied::default()
+    };
+    for change in &page.changes {
+        match change {
+            Change::Upsert { seq, case } => {
+                write_case(tx, UPSERT, *seq, case)?;
+                applied.upserts += 1;
+            }
+            Change::Delete { case_no, .. } => {
+                tx.prepare_cached("DELETE FROM cases WHERE case_no = ?1")?
+                    .execute([case_no])?;
+                applied.deletes += 1;
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE case_sync SET cursor = ?1, last_page_at = ?2,
+             caught_up_at = CASE WHEN ?3 THEN ?2 ELSE caught_up_at END
+         WHERE id = 1",
+        params![page.next_after, unix(now), !page.has_more],
+    )?;
+    Ok(applied)
+}
+
+/// The feed cursor the mirror has applied up to.
+pub fn cursor(conn: &Connection) -> Result<u64> {
+    Ok(
+        conn.query_row("SELECT cursor FROM case_sync WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// How current the case data is, for the UI's banner (数据更新于 …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    /// When the whole feed had last been read; `None` before the first complete sync.
+    pub caught_up_at: Option<DateTime<Utc>>,
+    /// Seconds since then, at the time asked.
+    pub lag_s: Option<i64>,
+    pub cursor: u64,
+}
+
+impl Freshness {
+    /// Whether the UI should warn that progress may be out of date.
+    pub fn is_stale(&self, max_lag_s: i64) -> bool {
+        self.lag_s.is_none_or(|lag| lag > max_lag_s)
+    }
+}
+
+pub fn freshness(conn: &Connection, now: DateTime<Utc>) -> Result<Freshness> {
+    let (cursor, caught_up): (u64, Option<i64>) = conn.query_row(
+        "SELECT cursor, caught_up_at FROM case_sync WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let caught_up_at = caught_up.map(from_unix);
+    Ok(Freshness {
+        caught_up_at,
+        lag_s: caught_up_at.map(|t| (now - t).num_seconds().max(0)),
+        cursor,
+    })
+}
+
+/// A case as the kiosk shows it: no digest, no code, a masked name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseView {
+    pub case_no: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub applicant: String,
+    pub status: CaseStatus,
+    pub status_label: &'static str,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// 超期: open past its due time, at the time of the lookup.
+    pub overdue: bool,
+    pub steps: Vec<Step>,
+    pub result: Option<CaseResult>,
+    pub publicity: Option<Publicity>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored case with its digest, for the lookup to check before anything is shown.
+pub struct StoredCase {
+    pub lookup_digest: String,
+    pub view: CaseView,
+}
+
+fn parse_optional<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Option<T>> {
+    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+}
+
+/// Reads one case by number.
+pub fn get(conn: &Connection, case_no: &str, now: DateTime<Utc>) -> Result<Option<StoredCase>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT kind, kind_label, applicant, lookup_digest, received_at, due_at, status,
+                    steps, result, publicity, updated_at
+             FROM cases WHERE case_no = ?1",
+        )?
+        .query_row([case_no], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })
+        .optional()?;
+    let Some((
+        kind,
+        kind_label,
+        applicant,
+        digest,
+        received,
+        due,
+        status,
+        steps,
+        result,
+        publicity,
+        updated,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let status: CaseStatus = serde_json::from_value(serde_json::Value::String(status))?;
+    let due_at = from_unix(due);
+    Ok(Some(StoredCase {
+        lookup_digest: digest,
+        view: CaseView {
+            case_no: case_no.to_owned(),
+            kind,
+            kind_label,
+            applicant,
+            status,
+            status_label: status.label(),
+            received_at: from_unix(received),
+            due_at,
+            overdue: status.is_open() && now > due_at,
+            steps: serde_json::from_str(&steps)?,
+            result: parse_optional(result)?,
+            publicity: parse_optional(publicity)?,
+            updated_at: from_unix(updated),
+        },
+    }))
+}
+
+/// Number of cases in the mirror.
+pub fn count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?)
+}
+
+impl Mirror {
+    /// Applies one page in its own transaction.
+    pub fn apply_page(&mut self, page: &ChangesPage, now: DateTime<Utc>) -> Result<Applied> {
+        let tx = self.conn.transaction()?;
+        let applied = apply_page(&tx, page, now)?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    pub fn cursor(&self) -> Result<u64> {
+        cursor(&self.conn)
+    }
+
+    pub fn freshness(&self, now: DateTime<Utc>) -> Result<Freshness> {
+        freshness(&self.conn, now)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use protocol::cases::{StepState, lookup_digest_hex};
+
+    pub(crate) const SALT: &str = "00112233445566778899aabbccddeeff";
+
+    pub(crate) fn case(case_no: &str, code: &str) -> Case {
+        let t: DateTime<Utc> = "2026-11-01T08:00:00Z".parse().unwrap();
+        Case {
+            case_no: case_no.into(),
+            hall_id: "hn-czs-gyx".into(),
+            kind: "homestead".into(),
+            kind_label: "农村宅基地审批".into(),
+            applicant: "张*三".into(),
+            lookup_digest: lookup_digest_hex(SALT, case_no, code),
+            received_at: t,
+            due_at: t + chrono::Duration::days(30),
+            status: CaseStatus::InReview,
+            steps: vec![Step {
+                code: "accept".into(),
+                label: "受理".into(),
+                division: Some("政务服务窗口".into()),
+                group: 0,
+                state: StepState::Done,
+                started_at: Some(t),
+                finished_at: Some(t),
+                note: None,
+            }],
+            result: None,
+            publicity: None,
+            updated_at: t,
+        }
+    }
+
+    pub(crate) fn page(changes: Vec<Change>, next_after: u64, has_more: bool) -> ChangesPage {
+        ChangesPage {
+            changes,
+            next_after,
+            has_more,
+        }
+    }
+
+    fn upsert(seq: u64, case: Case) -> Change {
+        Change::Upsert {
+            seq,
+            case: Box::new(case),
+        }
+    }
+
+    #[test]
+    fn pages_upsert_delete_and_move_the_cursor_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let now: DateTime<Utc> = "2026-11-02T00:00:00Z".parse().unwrap();
+        let first = page(
+            vec![
+                upsert(1, case("A-1", "1111")),
+                upsert(2, case("A-2", "2222")),
+            ],
+            2,
+            true,
+        );
+        let applied = mirror.apply_page(&first, now).unwrap();
+        assert_eq!((applied.upserts, applied.cursor), (2, 2));
+        // Not caught up yet: the first page said there is more.
+        assert_eq!(mirror.freshness(now).unwrap().caught_up_at, None);
+
+        let mut changed = case("A-1", "1111");
+        changed.status = CaseStatus::Completed;
+        let second = page(
+            vec![
+                upsert(3, changed),
+                Change::Delete {
+                    seq: 4,
+                    case_no: "A-2".into(),
+                },
+            ],
+            4,
+            false,
+        );
+        mirror.apply_page(&second, now).unwrap();
+        assert_eq!(count(mirror.conn()).unwrap(), 1);
+        let got = get(mirror.conn(), "A-1", now).unwrap().unwrap();
+        assert_eq!(got.view.status, CaseStatus::Completed);
+        assert_eq!(got.view.steps.len(), 1);
+        let later = now + chrono::Duration::seconds(90);
+        let fresh = mirror.freshness(later).unwrap();
+        assert_eq!((fresh.cursor, fresh.lag_s), (4, Some(90)));
+        assert!(fresh.is_stale(60) && !fresh.is_stale(120));
+    }
+
+    #[test]
+    fn a_page_behind_the_cursor_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let now = Utc::now();
+        mirror
+            .apply_page(&page(vec![upsert(5, case("A-1", "1"))], 5, false), now)
+            .unwrap();
+        let stale = page(vec![upsert(3, case("A-9", "9"))], 3, false);
+        assert!(mirror.apply_page(&stale, now).is_err());
+        assert_eq!(mirror.cursor().unwrap(), 5);
+        assert!(get(mirror.conn(), "A-9", now).unwrap().is_none());
+    }
+
+    #[test]
+    fn overdue_is_computed_at_lookup_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let c = case("A-1", "1");
+        let due = c.due_at;
+        mirror
+            .apply_page(&page(vec![upsert(1, c)], 1, false), due)
+            .unwrap();
+        let before = get(mirror.conn(), "A-1", due).unwrap().unwrap();
+        let after = get(mirror.conn(), "A-1", due + chrono::Duration::seconds(1))
+            .unwrap()
+            .unwrap();
+        assert!(!before.view.overdue && after.view.overdue);
+    }
+}

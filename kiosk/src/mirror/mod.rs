@@ -1,0 +1,163 @@
+//! The local SQLite mirror: everything the kiosk shows comes from here, so it keeps serving
+//! when the network is down. One file in WAL mode: the UI reads while sync writes.
+
+pub mod cases;
+pub mod content;
+mod schema;
+pub mod search;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Result;
+
+/// A connection to the mirror. Open one per thread or task; they share the file.
+pub struct Mirror {
+    conn: Connection,
+}
+
+/// A part of the kiosk that can report a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultSource {
+    Cases,
+    Content,
+    Heartbeat,
+    Ratings,
+}
+
+impl FaultSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Cases => "cases",
+            Self::Content => "content",
+            Self::Heartbeat => "heartbeat",
+            Self::Ratings => "ratings",
+        }
+    }
+}
+
+pub(crate) fn unix(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+impl Mirror {
+    /// Opens (creating and migrating) the mirror at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL is durable across process crashes in WAL mode; only a power cut may lose
+        // the last commits, never consistency, and the feed then resumes from the cursor.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        schema::migrations().to_latest(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` for a sound file.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub fn record_fault(
+        &self,
+        source: FaultSource,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO faults (source, message, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET message = excluded.message, at = excluded.at",
+            params![source.as_str(), message, unix(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn clear_fault(&self, source: FaultSource) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM faults WHERE source = ?1", [source.as_str()])?;
+        Ok(())
+    }
+
+    /// The most recent fault of any part, as `"part: message"`.
+    pub fn last_fault(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT source || ': ' || message FROM faults ORDER BY at DESC, source LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_twice_and_reports_the_latest_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror.db");
+        let mirror = Mirror::open(&path).unwrap();
+        assert_eq!(mirror.integrity_check().unwrap(), "ok");
+        let t0 = from_unix(1_800_000_000);
+        mirror
+            .record_fault(FaultSource::Cases, "upstream down", t0)
+            .unwrap();
+        mirror
+            .record_fault(
+                FaultSource::Content,
+                "bad signature",
+                t0 + chrono::Duration::seconds(5),
+            )
+            .unwrap();
+        // A second connection sees the same file, migrations are idempotent.
+        let again = Mirror::open(&path).unwrap();
+        assert_eq!(
+            again.last_fault().unwrap().as_deref(),
+            Some("content: bad signature")
+        );
+        again.clear_fault(FaultSource::Content).unwrap();
+        assert_eq!(
+            mirror.last_fault().unwrap().as_deref(),
+            Some("cases: upstream down")
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The mirror's schema, as versioned migrations (`rusqlite_migration`, tracked in
+//! `PRAGMA user_version`). Append new migrations; never edit a released one.
+
+use rusqlite_migration::{M, Migrations};
+
+const MIGRATIONS: &[&str] = &[r#"
+-- The hall this kiosk serves, with the salt of its lookup digests.
+CREATE TABLE hall (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    lookup_salt TEXT NOT NULL
+);
+
+-- One row per case. Steps are kept as the JSON array the feed carries: they are always
+-- read together with their case and never queried alone, so one row per case keeps the
+-- feed apply and the lookup to a single B-tree operation each.
+-- Times are Unix seconds (the feed carries whole seconds).
+CREATE TABLE cases (
+    case_no TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    kind_label TEXT NOT NULL,
+    applicant TEXT NOT NULL,          -- masked by the upstream: 张*三
+    lookup_digest TEXT NOT NULL,      -- hex SHA-256; the code itself is never stored
+    received_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    result TEXT,
+    publicity TEXT,
+    updated_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
+
+-- Where the case feed stands; written in the same transaction as each page it covers.
+CREATE TABLE case_sync (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    cursor INTEGER NOT NULL,
+    caught_up_at INTEGER,             -- last time the whole feed had been read
+    last_page_at INTEGER
+);
+INSERT INTO case_sync (id, cursor) VALUES (1, 0);
+
+-- Failed lookups, for throttling. Holds the case number tried, never the code.
+CREATE TABLE lookup_failures (case_no TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX lookup_failures_by_case ON lookup_failures (case_no, at);
+CREATE INDEX lookup_failures_by_time ON lookup_failures (at);
+
+-- Content items of the applied release (or the built-in sample).
+CREATE TABLE content_items (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    category TEXT,
+    body TEXT NOT NULL,               -- the item's JSON as published
+    search_text TEXT NOT NULL,        -- title and plain text, for search
+    valid_from INTEGER,
+    valid_until INTEGER,
+    priority INTEGER NOT NULL DEFAULT 0,
+    sort_date TEXT                    -- published_on / starts_on / updated_on
+);
+CREATE INDEX content_items_by_kind ON content_items (kind, category);
+-- Trigram full-text index over the same rows (external content, rebuilt per release).
+CREATE VIRTUAL TABLE content_fts USING fts5 (
+    title, search_text,
+    content = 'content_items', tokenize = 'trigram'
+);
+
+-- Media of the applied release; the bytes are files named by their SHA-256.
+CREATE TABLE media (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+
+-- Key/value settings: `content` (published with the release), `display_schedule`
+-- (set by a command).
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- The applied content release.
+CREATE TABLE content_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER,                  -- NULL: the built-in sample is shown
+    manifest_sha256 TEXT,
+    etag TEXT,
+    applied_at INTEGER NOT NULL
+);
+
+-- The latest fault of each part, for the heartbeat; cleared when the part succeeds.
+CREATE TABLE faults (
+    source TEXT PRIMARY KEY,
+    message TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+
+-- Commands received in heartbeat replies. A row is written before the command runs, so a
+-- command id runs at most once even across restarts; `reported` once the upstream has it.
+CREATE TABLE commands (
+    id INTEGER PRIMARY KEY,
+    action TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+    ok INTEGER,
+    message TEXT,
+    reported INTEGER NOT NULL DEFAULT 0
+);
+
+-- 好差评 ratings waiting for (or past) delivery.
+CREATE TABLE ratings_outbox (
+    rating_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'refused')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX ratings_outbox_pending ON ratings_outbox (state, created_at);
+"#];
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

@@ -1,0 +1,153 @@
+//! The case feed sync: pages are fetched and applied in a pipeline — the next page is on
+//! the wire while the current one is written — and each page commits together with its
+//! cursor, so a kill at any moment resumes at the last committed page.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use protocol::cases::ChangesPage;
+use protocol::client::{Client, ClientError};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::mirror::cases::Applied;
+use crate::mirror::{FaultSource, Mirror};
+
+/// What one sync run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pages: usize,
+    pub upserts: usize,
+    pub deletes: usize,
+    pub cursor: u64,
+    /// The feed was read to its end.
+    pub caught_up: bool,
+}
+
+impl SyncReport {
+    fn add(&mut self, applied: Applied, last: bool) {
+        self.pages += 1;
+        self.upserts += applied.upserts;
+        self.deletes += applied.deletes;
+        self.cursor = applied.cursor;
+        self.caught_up = last;
+    }
+}
+
+/// Pages in flight between the fetcher and the writer: enough to keep both busy, few enough
+/// to bound memory (a page of 5,000 cases is about 8 MB of JSON).
+const PIPELINE_DEPTH: usize = 2;
+
+pub struct CaseSync {
+    client: Client,
+    mirror_path: PathBuf,
+    hall_id: String,
+    page_size: u32,
+}
+
+impl CaseSync {
+    pub fn new(client: Client, mirror_path: &Path, hall_id: &str, page_size: u32) -> Self {
+        Self {
+            client,
+            mirror_path: mirror_path.to_owned(),
+            hall_id: hall_id.to_owned(),
+            page_size,
+        }
+    }
+
+    /// Fetches the hall's lookup salt and stores it; lookups need it to compute digests.
+    async fn refresh_hall(&self, mirror: &Mirror) -> Result<()> {
+        let halls = self.client.halls().await?;
+        let hall = halls
+            .halls
+            .into_iter()
+            .find(|h| h.id == self.hall_id)
+            .ok_or_else(|| {
+                Error::Invalid(format!("the upstream does not know hall {}", self.hall_id))
+            })?;
+        mirror.set_hall(&hall)
+    }
+
+    /// Reads the feed to its end, recording the outcome as the cases fault.
+    pub async fn run_once(&self) -> Result<SyncReport> {
+        let mirror = Mirror::open(&self.mirror_path)?;
+        let outcome = self.run_inner(&mirror).await;
+        match &outcome {
+            Ok(_) => mirror.clear_fault(FaultSource::Cases)?,
+            Err(e) => mirror.record_fault(FaultSource::Cases, &e.to_string(), Utc::now())?,
+        }
+        outcome
+    }
+
+    async fn run_inner(&self, mirror: &Mirror) -> Result<SyncReport> {
+        self.refresh_hall(mirror).await?;
+        let mut cursor = mirror.cursor()?;
+        let (pages, mut inbox) = mpsc::channel::<ChangesPage>(PIPELINE_DEPTH);
+        let path = self.mirror_path.clone();
+        // The writer owns its own connection on a blocking thread.
+        let writer = tokio::task::spawn_blocking(move || -> Result<SyncReport> {
+            let mut mirror = Mirror::open(&path)?;
+            let mut report = SyncReport {
+                cursor: mirror.cursor()?,
+                ..SyncReport::default()
+            };
+            while let Some(page) = inbox.blocking_recv() {
+                let last = !page.has_more;
+                let applied = mirror.apply_page(&page, Utc::now())?;
+                report.add(applied, last);
+            }
+            Ok(report)
+        });
+        let fetched: Result<(), ClientError> = async {
+            loop {
+                let page = self
+                    .client
+                    .case_changes(Some(&self.hall_id), cursor, self.page_size)
+                    .await?;
+                let has_more = page.has_more;
+                cursor = page.next_after;
+                if pages.send(page).await.is_err() || !has_more {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        drop(pages);
+        let report = writer
+            .await
+            .map_err(|e| Error::Invalid(format!("feed writer stopped: {e}")))??;
+        fetched?;
+        Ok(report)
+    }
+}
+
+impl CaseSync {
+    /// [`CaseSync::run_once`], retrying errors that may pass (upstream down, dropped
+    /// connection) with backoff, up to `attempts` runs. Progress made by a failed run is kept.
+    pub async fn run_with_retries(
+        &self,
+        attempts: u32,
+        backoff: crate::backoff::Backoff,
+    ) -> Result<SyncReport> {
+        let mut total = SyncReport::default();
+        for attempt in 0.. {
+            match self.run_once().await {
+                Ok(report) => {
+                    total.pages += report.pages;
+                    total.upserts += report.upserts;
+                    total.deletes += report.deletes;
+                    total.cursor = report.cursor;
+                    total.caught_up = report.caught_up;
+                    return Ok(total);
+                }
+                Err(e) if e.is_retryable() && attempt + 1 < attempts => {
+                    let delay = backoff.delay(attempt, rand::random());
+                    tracing::warn!(error = %e, ?delay, "case sync failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}

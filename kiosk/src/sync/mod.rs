@@ -1,0 +1,3 @@
+//! Pulling data from the upstream: the case feed.
+
+pub mod cases;
