@@ -1,0 +1,201 @@
+//! Test harness: a real egov-sim, in process on an ephemeral loopback port, and kiosk
+//! configurations pointing at it.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser;
+use egov_sim::state::AppState;
+use kiosk::content::release::{self, Release};
+use kiosk::content::sample;
+use kiosk::mirror::{Mirror, cases};
+use protocol::cases::Case;
+use protocol::client::Client;
+
+pub const DEVICE_TOKEN: &str = "demo-device-token";
+pub const ADMIN_TOKEN: &str = "demo-admin-token";
+pub const HALL: &str = "hn-czs-gyx";
+
+/// A running egov-sim on its own runtime, so sync tests and async tests can both use it.
+pub struct Sim {
+    pub url: String,
+    pub data: tempfile::TempDir,
+    pub state: AppState,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Sim {
+    /// Seeds `cases` cases and serves them; `args` are more egov-sim options (faults).
+    pub fn start(cases: u64, args: &[&str]) -> Self {
+        Self::start_with(cases, args, None)
+    }
+
+    /// As [`Sim::start`], with the workflow ticker moving cases every `tick`.
+    pub fn start_with(cases: u64, args: &[&str], tick: Option<Duration>) -> Self {
+        let data = tempfile::tempdir().expect("a temporary folder");
+        Self::start_in(data, cases, args, tick)
+    }
+
+    /// Serves an existing (or new) data folder: seeding happens only once per folder.
+    pub fn start_in(
+        data: tempfile::TempDir,
+        cases: u64,
+        args: &[&str],
+        tick: Option<Duration>,
+    ) -> Self {
+        let cases = cases.to_string();
+        let mut argv = vec![
+            "egov-sim",
+            "--data",
+            data.path().to_str().unwrap(),
+            "--cases",
+            &cases,
+        ];
+        argv.extend_from_slice(args);
+        let options = egov_sim::server::Options::parse_from(argv);
+        let state = egov_sim::server::prepare(&options).expect("egov-sim prepares its data");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        // Bound here (not with `block_on`) so that async tests may start a Sim too.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let router = egov_sim::http::router(state.clone());
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, router).await
+        });
+        if let Some(tick) = tick {
+            runtime.spawn(egov_sim::ticker::run(state.clone(), tick));
+        }
+        Self {
+            url,
+            data,
+            state,
+            runtime: Some(runtime),
+        }
+    }
+
+    pub fn device_client(&self) -> Client {
+        Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
+    }
+
+    pub fn admin_client(&self) -> Client {
+        Client::with_token(&self.url, Some(ADMIN_TOKEN)).expect("a client")
+    }
+
+    /// `(case_no, code)` pairs of the hall, from egov-sim's demo list.
+    pub fn lookups(&self, prefix: &str) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.data.path().join("demo-lookups.txt"))
+            .expect("egov-sim wrote its lookup list")
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.split_once(','))
+            .map(|(c, code)| (c.to_owned(), code.to_owned()))
+            .collect()
+    }
+
+    /// The upstream's current cases of the hall (deleted ones left out), with their seq.
+    pub fn hall_cases(&self) -> BTreeMap<String, (u64, Case)> {
+        self.state
+            .db
+            .read(|conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT seq, body FROM cases WHERE hall_id = ?1 AND body IS NOT NULL",
+                )?;
+                let rows = stmt.query_map([HALL], |r| {
+                    Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?))
+                })?;
+                let mut out = BTreeMap::new();
+                for row in rows {
+                    let (seq, body) = row?;
+                    let case: Case = serde_json::from_str(&body)?;
+                    out.insert(case.case_no.clone(), (seq, case));
+                }
+                Ok(out)
+            })
+            .expect("egov-sim's database reads")
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The demo signing key whose public half `config/kiosk.toml` trusts.
+pub fn demo_key() -> ed25519_dalek::SigningKey {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/content-sample/.demo-signing.key");
+    protocol::content::decode_signing_key(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub const DEMO_PUBLIC_KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
+
+/// Writes a kiosk config for `sim` into `dir`; returns its path.
+pub fn write_config(dir: &Path, url: &str, page_size: u32) -> PathBuf {
+    let path = dir.join("kiosk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "device_id = \"test-kiosk\"\nhall_id = \"{HALL}\"\ndata_dir = \"data\"\n\
+             [upstream]\nurl = \"{url}\"\ntoken = \"{DEVICE_TOKEN}\"\ntimeout_s = 20\n\
+             [content]\ntrusted_keys = [\"{DEMO_PUBLIC_KEY}\"]\npoll_interval_s = 1\n\
+             [sync]\ninterval_s = 1\npage_size = {page_size}\n\
+             [heartbeat]\ninterval_s = 1\n[ratings]\ninterval_s = 1\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The sample folder as release `version`, signed with the demo key.
+pub fn sample_release(version: u64) -> Release {
+    release::build(&sample::builtin(), version, Utc::now(), "test", &demo_key())
+}
+
+/// Asserts that the mirror holds exactly the upstream's cases of the hall, field by field.
+pub fn assert_mirror_equals_upstream(mirror: &Mirror, sim: &Sim) {
+    let upstream = sim.hall_cases();
+    let now = Utc::now();
+    assert_eq!(
+        cases::count(mirror.conn()).unwrap() as usize,
+        upstream.len(),
+        "case count"
+    );
+    for (case_no, (_, case)) in &upstream {
+        let stored = cases::get(mirror.conn(), case_no, now)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{case_no} missing from the mirror"));
+        assert_eq!(stored.lookup_digest, case.lookup_digest, "{case_no}");
+        let view = stored.view;
+        assert_eq!(
+            (
+                &view.status,
+                &view.steps,
+                &view.result,
+                &view.publicity,
+                &view.applicant,
+                view.updated_at
+            ),
+            (
+                &case.status,
+                &case.steps,
+                &case.result,
+                &case.publicity,
+                &case.applicant,
+                case.updated_at
+            ),
+            "{case_no}"
+        );
+    }
+}
