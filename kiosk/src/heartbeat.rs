@@ -192,6 +192,12 @@ pub async fn beat(
     let mut ran = 0;
     for command in &reply.commands {
         if !begin(mirror, command)? {
+            // Delivered again: the upstream did not get the result (a lost heartbeat).
+            // Report it again instead of running the command twice.
+            mirror.conn().execute(
+                "UPDATE commands SET reported = 0 WHERE id = ?1 AND state = 'done'",
+                [command.id],
+            )?;
             continue;
         }
         let outcome = run(command, targets, mirror, client, device_id).await;

@@ -1,0 +1,281 @@
+//! Content sync against a real egov-sim: releases apply whole; tampered, wrongly signed,
+//! older and damaged releases are refused with the reason, and the old content stays.
+
+mod common;
+
+use chrono::Utc;
+use common::{Sim, demo_key};
+use kiosk::content::release::{self, Release};
+use kiosk::content::store::BlobStore;
+use kiosk::content::{ContentSync, Polled, install_sample_if_empty, sample};
+use kiosk::error::Error;
+use kiosk::mirror::Mirror;
+use kiosk::mirror::content::PageRequest;
+use protocol::content::{ManifestError, generate_signing_key};
+use protocol::items::{Item, Notice};
+
+struct Kiosk {
+    _dir: tempfile::TempDir,
+    mirror: Mirror,
+    sync: ContentSync,
+}
+
+fn kiosk(sim: &Sim) -> Kiosk {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
+    let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
+    install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap();
+    let sync = ContentSync::new(sim.device_client(), vec![demo_key().verifying_key()], store);
+    Kiosk {
+        _dir: dir,
+        mirror,
+        sync,
+    }
+}
+
+/// The sample plus a notice unique to `version`, so each release has a blob of its own.
+fn release(version: u64, key: &ed25519_dalek::SigningKey) -> Release {
+    let mut compiled = sample::builtin();
+    compiled.items.push((
+        format!("notices/test-{version}"),
+        Item::Notice(Notice {
+            title: format!("测试公告 第{version}版"),
+            body: format!("版本 {version} 的公告正文。"),
+            valid_from: "2026-01-01T00:00:00Z".parse().unwrap(),
+            valid_until: None,
+            priority: 3,
+        }),
+    ));
+    compiled.items.sort_by(|a, b| a.0.cmp(&b.0));
+    release::build(&compiled, version, Utc::now(), "test", key)
+}
+
+fn version(k: &Kiosk) -> Option<u64> {
+    k.mirror.content_status().unwrap().unwrap().version
+}
+
+fn has_notice(k: &Kiosk, version: u64) -> bool {
+    k.mirror
+        .item(&format!("notices/test-{version}"))
+        .unwrap()
+        .is_some()
+}
+
+async fn poll(k: &mut Kiosk) -> kiosk::Result<Polled> {
+    k.sync.poll(&mut k.mirror, false, Utc::now()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_apply_whole_and_only_new_blobs_are_downloaded() {
+    let sim = Sim::start(10, &[]);
+    let mut k = kiosk(&sim);
+    let status = k.mirror.content_status().unwrap().unwrap();
+    assert!(
+        status.sample && status.version.is_none(),
+        "sample content before the first sync"
+    );
+    let mut changes = k.sync.subscribe();
+
+    let v1 = release(1, &demo_key());
+    v1.publish(&sim.admin_client()).await.unwrap();
+    assert_eq!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied {
+            version: 1,
+            // The sample's image is already in the store from the built-in content.
+            downloaded: v1.blobs.len() - 1,
+        }
+    );
+    assert!(changes.has_changed().unwrap());
+    changes.borrow_and_update();
+    assert!(!k.mirror.content_status().unwrap().unwrap().sample);
+    assert!(has_notice(&k, 1));
+    assert_eq!(poll(&mut k).await.unwrap(), Polled::NotModified);
+    assert_eq!(
+        k.sync.poll(&mut k.mirror, true, Utc::now()).await.unwrap(),
+        Polled::AlreadyApplied
+    );
+
+    let v2 = release(2, &demo_key());
+    v2.publish(&sim.admin_client()).await.unwrap();
+    // Only the new notice's blob is new: v2 drops test-1 and adds test-2.
+    assert_eq!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied {
+            version: 2,
+            downloaded: 1
+        }
+    );
+    assert!(has_notice(&k, 2) && !has_notice(&k, 1));
+    assert!(changes.has_changed().unwrap());
+    let hits = k
+        .mirror
+        .search("第2版", Utc::now(), PageRequest::first(10))
+        .unwrap();
+    assert_eq!(hits.items[0].id, "notices/test-2");
+    let image = k.mirror.media("media/homestead-flow.svg").unwrap().unwrap();
+    assert!(k.mirror.content_settings().unwrap().is_some());
+    assert!(std::path::Path::new(&k._dir.path().join("blobs").join(&image.sha256)).is_file());
+}
+
+/// Publishes `release` with its manifest and signature as given (possibly tampered).
+async fn publish_raw(sim: &Sim, release: &Release, manifest: &[u8], signature: &str) {
+    for (sha, bytes) in &release.blobs {
+        sim.admin_client()
+            .upload_blob(sha, bytes.clone())
+            .await
+            .unwrap();
+    }
+    sim.admin_client()
+        .publish_manifest(&protocol::content::PublishManifest {
+            manifest: String::from_utf8(manifest.to_vec()).unwrap(),
+            signature: signature.to_owned(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The refusal keeps v1 and says why in the fault the heartbeat carries.
+fn assert_refused(k: &Kiosk, outcome: kiosk::Result<Polled>, why: &str) {
+    let err = outcome.expect_err("the release must be refused");
+    assert_eq!(version(k), Some(1), "old content stays after: {err}");
+    assert!(has_notice(k, 1), "old items stay after: {err}");
+    let heartbeat = kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, Utc::now()).unwrap();
+    let reported = heartbeat.last_error.unwrap_or_default();
+    assert!(
+        reported.starts_with("content: ") && reported.contains(why),
+        "{reported:?} lacks {why:?}"
+    );
+}
+
+fn blob_file(sim: &Sim, sha: &str) -> std::path::PathBuf {
+    sim.data.path().join("content").join("blobs").join(sha)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
+    let sim = Sim::start(10, &[]);
+    let mut k = kiosk(&sim);
+    release(1, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    poll(&mut k).await.unwrap();
+
+    // A flipped byte in the manifest (still valid JSON, so the server takes it).
+    let v2 = release(2, &demo_key());
+    let tampered = String::from_utf8(v2.manifest_bytes.clone())
+        .unwrap()
+        .replace("\"test\"", "\"tesT\"");
+    publish_raw(&sim, &v2, tampered.as_bytes(), &v2.signature).await;
+    let outcome = poll(&mut k).await;
+    assert_refused(&k, outcome, "signature does not verify");
+
+    // Signed with a key the kiosk does not trust.
+    let v3 = release(3, &generate_signing_key());
+    v3.publish(&sim.admin_client()).await.unwrap();
+    let outcome = poll(&mut k).await;
+    assert_refused(&k, outcome, "signature does not verify");
+
+    // A flipped byte in a blob on the server.
+    let v4 = release(4, &demo_key());
+    v4.publish(&sim.admin_client()).await.unwrap();
+    let notice = v4
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.id == "notices/test-4")
+        .unwrap();
+    let mut bytes = std::fs::read(blob_file(&sim, &notice.sha256)).unwrap();
+    bytes[10] ^= 0x01;
+    std::fs::write(blob_file(&sim, &notice.sha256), &bytes).unwrap();
+    let outcome = poll(&mut k).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Content(ManifestError::BlobMismatch { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_refused(&k, outcome, "blob notices/test-4");
+
+    // A truncated blob.
+    let v5 = release(5, &demo_key());
+    v5.publish(&sim.admin_client()).await.unwrap();
+    let notice = v5
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.id == "notices/test-5")
+        .unwrap();
+    let bytes = std::fs::read(blob_file(&sim, &notice.sha256)).unwrap();
+    std::fs::write(blob_file(&sim, &notice.sha256), &bytes[..bytes.len() / 2]).unwrap();
+    let outcome = poll(&mut k).await;
+    assert_refused(&k, outcome, "blob notices/test-5");
+
+    // A good release after all that applies, and clears the fault.
+    release(6, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    assert!(matches!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied { version: 6, .. }
+    ));
+    assert_eq!(k.mirror.last_fault().unwrap(), None);
+
+    // An older, validly signed release from another server: no rollback.
+    let old_server = Sim::start(10, &[]);
+    release(3, &demo_key())
+        .publish(&old_server.admin_client())
+        .await
+        .unwrap();
+    let store = BlobStore::open(&k._dir.path().join("blobs")).unwrap();
+    let rollback = ContentSync::new(
+        old_server.device_client(),
+        vec![demo_key().verifying_key()],
+        store,
+    );
+    let outcome = rollback.poll(&mut k.mirror, false, Utc::now()).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Error::Content(ManifestError::Rollback {
+                offered: 3,
+                applied: 6
+            }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(version(&k), Some(6));
+    assert!(has_notice(&k, 6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_that_fails_validation_refuses_the_whole_release() {
+    let sim = Sim::start(10, &[]);
+    let mut k = kiosk(&sim);
+    release(1, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    poll(&mut k).await.unwrap();
+    // A validly signed release whose notice ends before it starts (an older tool, say).
+    let mut compiled = sample::builtin();
+    compiled.items.push((
+        "notices/zz-bad".into(),
+        Item::Notice(Notice {
+            title: "坏公告".into(),
+            body: "正文".into(),
+            valid_from: "2026-02-01T00:00:00Z".parse().unwrap(),
+            valid_until: Some("2026-01-01T00:00:00Z".parse().unwrap()),
+            priority: 0,
+        }),
+    ));
+    release::build(&compiled, 2, Utc::now(), "test", &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    let outcome = poll(&mut k).await;
+    assert_refused(&k, outcome, "notices/zz-bad");
+}
