@@ -32,7 +32,7 @@ impl<'a> Record<'a> {
     fn from_parsed(parsed: &Parsed<'a>) -> Self {
         let position = parsed.measured_position();
         Record {
-            raw: parsed.line.raw,
+            raw: parsed.line.raw(),
             kind: parsed.kind,
             lat: position.map(|p| degrees(p.lat)),
             lon: position.map(|p| degrees(p.lon)),
@@ -67,7 +67,7 @@ pub fn replay<'c>(
                 Err(error) => {
                     tally.undecodable(&error);
                     Record {
-                        raw: line.raw,
+                        raw: line.raw(),
                         kind: error.kind,
                         lat: None,
                         lon: None,

@@ -52,7 +52,7 @@ fn accepted(bytes: &[u8], rng: &mut StdRng, max_chunk: usize) -> Vec<String> {
         let (chunk, tail) = rest.split_at(rng.random_range(1..=max_chunk).min(rest.len()));
         framer.push(chunk, |r| {
             if let Ok(line) = r {
-                out.push(line.raw.to_owned());
+                out.push(line.raw().to_owned());
             }
         });
         rest = tail;

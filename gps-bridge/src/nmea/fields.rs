@@ -36,25 +36,37 @@ impl fmt::Display for FieldError {
 /// Fields past the end read as empty, since receivers routinely drop trailing empty fields.
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
-    rest: Option<&'a str>,
+    rest: Option<&'a [u8]>,
     number: u8,
+}
+
+/// Text of a framed line. The framer admits only printable ASCII, so the conversion cannot fail;
+/// it is done per field, on demand, because most fields are numbers and never need it.
+pub fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 impl<'a> Fields<'a> {
     /// `after_address` is the payload after the address, starting at the first comma (or empty).
-    pub fn new(after_address: &'a str) -> Self {
+    pub fn new(after_address: &'a [u8]) -> Self {
         Fields {
-            rest: after_address.strip_prefix(','),
+            rest: after_address.strip_prefix(b","),
             number: 0,
         }
     }
 
     /// The next field's text ("" when absent).
     pub fn text(&mut self) -> &'a str {
+        ascii(self.bytes())
+    }
+
+    /// The next field's bytes (empty when absent).
+    pub fn bytes(&mut self) -> &'a [u8] {
         self.number = self.number.saturating_add(1);
         match self.rest {
-            None => "",
-            Some(rest) => match rest.find(',') {
+            None => &[],
+            // A plain byte loop: fields are short, so this beats a memchr call.
+            Some(rest) => match rest.iter().position(|&b| b == b',') {
                 Some(i) => {
                     self.rest = Some(&rest[i + 1..]);
                     &rest[..i]
@@ -69,12 +81,12 @@ impl<'a> Fields<'a> {
 
     /// All remaining fields, unsplit (for variable-length lists such as RTE waypoints).
     pub fn remainder(&mut self) -> &'a str {
-        self.rest.take().unwrap_or("")
+        ascii(self.rest.take().unwrap_or_default())
     }
 
     pub fn skip(&mut self, n: usize) {
         for _ in 0..n {
-            self.text();
+            self.bytes();
         }
     }
 
@@ -85,36 +97,51 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A decimal number.
+    /// A decimal number. Split and parsed in one pass: numbers are most of a sentence.
     pub fn f64(&mut self) -> Result<Option<f64>, FieldError> {
-        let text = self.text();
-        if text.is_empty() {
+        self.number = self.number.saturating_add(1);
+        let Some(rest) = self.rest else {
             return Ok(None);
-        }
-        parse_decimal(text)
-            .map(Some)
-            .ok_or_else(|| self.error(Problem::Malformed))
+        };
+        let (value, len) = decimal_field(rest);
+        self.rest = rest.get(len + 1..);
+        value.map_err(|()| self.error(Problem::Malformed))
     }
 
-    /// An unsigned integer.
+    /// An unsigned integer of up to 9 digits. Split and parsed in one pass.
     pub fn u32(&mut self) -> Result<Option<u32>, FieldError> {
-        let text = self.text();
-        if text.is_empty() {
+        self.number = self.number.saturating_add(1);
+        let Some(rest) = self.rest else {
             return Ok(None);
+        };
+        let mut value = 0u32;
+        let mut len = rest.len();
+        let mut malformed = false;
+        for (i, &b) in rest.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => value = value.wrapping_mul(10).wrapping_add(u32::from(b - b'0')),
+                b',' => {
+                    len = i;
+                    break;
+                }
+                _ => malformed = true,
+            }
         }
-        parse_u32(text.as_bytes())
-            .map(Some)
-            .ok_or_else(|| self.error(Problem::Malformed))
+        self.rest = rest.get(len + 1..);
+        if malformed || len > 9 {
+            return Err(self.error(Problem::Malformed));
+        }
+        Ok((len > 0).then_some(value))
     }
 
     /// A single character (its first byte; "" gives `None`).
     pub fn char(&mut self) -> Option<u8> {
-        self.text().as_bytes().first().copied()
+        self.bytes().first().copied()
     }
 
     /// A time of day, `hhmmss` with optional fraction.
     pub fn time(&mut self) -> Result<Option<TimeOfDay>, FieldError> {
-        let text = self.text();
+        let text = self.bytes();
         if text.is_empty() {
             return Ok(None);
         }
@@ -169,8 +196,7 @@ pub struct TimeOfDay {
 }
 
 impl TimeOfDay {
-    fn parse(text: &str) -> Option<Self> {
-        let bytes = text.as_bytes();
+    fn parse(bytes: &[u8]) -> Option<Self> {
         if bytes.len() < 6 {
             return None;
         }
@@ -234,8 +260,7 @@ impl Date {
     }
 
     /// RMC's `ddmmyy`. Two-digit years are read as 1980..=2079 (GPS time began in 1980).
-    pub fn parse_ddmmyy(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
+    pub fn parse_ddmmyy(b: &[u8]) -> Option<Self> {
         if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -252,31 +277,26 @@ impl fmt::Display for Date {
     }
 }
 
-fn parse_u32(bytes: &[u8]) -> Option<u32> {
-    if bytes.is_empty() || bytes.len() > 9 {
-        return None;
-    }
-    bytes.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
-}
-
 /// Exact powers of ten for the fast path of [`parse_decimal`].
 const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// Parses `[+-]digits[.digits]`. Numbers of up to 15 significant digits (every NMEA field) take a
-/// fast path whose result is the correctly rounded value, as `str::parse` would give: both the
-/// integer mantissa and the power of ten are exact in f64, and one IEEE division rounds once.
-/// Longer numbers fall back to `str::parse`. Exponents, "inf" and "NaN" are not NMEA and are
-/// rejected.
-pub fn parse_decimal(text: &str) -> Option<f64> {
-    let bytes = text.as_bytes();
-    let (negative, digits) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        b'+' => (false, &bytes[1..]),
-        _ => (false, bytes),
+/// Parses the decimal field at the start of `bytes`, up to the first comma; returns the value
+/// (`None` for an empty field) and the field's length.
+///
+/// Numbers of up to 15 significant digits (every NMEA field) take a fast path whose result is
+/// the correctly rounded value, as `str::parse` would give: both the integer mantissa and the
+/// power of ten are exact in f64, and one IEEE division rounds once. Longer numbers fall back to
+/// `str::parse`. Exponents, "inf" and "NaN" are not NMEA and are rejected.
+fn decimal_field(bytes: &[u8]) -> (Result<Option<f64>, ()>, usize) {
+    let len = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
+    let field = &bytes[..len];
+    let (negative, digits) = match field.first() {
+        None => return (Ok(None), 0),
+        Some(b'-') => (true, &field[1..]),
+        Some(b'+') => (false, &field[1..]),
+        Some(_) => (false, field),
     };
     let mut mantissa: u64 = 0;
     let mut significant = 0usize;
@@ -295,24 +315,34 @@ pub fn parse_decimal(text: &str) -> Option<f64> {
                 }
             }
             b'.' if fraction_digits.is_none() => fraction_digits = Some(0),
-            _ => return None,
+            _ => return (Err(()), len),
         }
     }
     if !any_digit {
-        return None;
+        return (Err(()), len);
     }
     let scale = fraction_digits.unwrap_or(0);
     let magnitude = if significant <= 15 && scale < POW10.len() {
         mantissa as f64 / POW10[scale]
     } else {
-        std::str::from_utf8(digits).ok()?.parse::<f64>().ok()?
+        match ascii(digits).parse::<f64>() {
+            Ok(v) => v,
+            Err(_) => return (Err(()), len),
+        }
     };
-    Some(if negative { -magnitude } else { magnitude })
+    (Ok(Some(if negative { -magnitude } else { magnitude })), len)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_decimal(bytes: &[u8]) -> Option<f64> {
+        match decimal_field(bytes) {
+            (Ok(value), len) if len == bytes.len() => value,
+            _ => None,
+        }
+    }
 
     #[test]
     fn decimals_match_std_parse() {
@@ -326,23 +356,27 @@ mod tests {
             ".5",
             "5.",
         ] {
-            assert_eq!(parse_decimal(text), text.parse::<f64>().ok(), "{text}");
+            assert_eq!(
+                parse_decimal(text.as_bytes()),
+                text.parse::<f64>().ok(),
+                "{text}"
+            );
         }
         for text in ["", "-", ".", "1e5", "NaN", "inf", "1.2.3", "12a"] {
-            assert_eq!(parse_decimal(text), None, "{text}");
+            assert_eq!(parse_decimal(text.as_bytes()), None, "{text}");
         }
     }
 
     #[test]
     fn fields_past_the_end_are_empty() {
-        let mut f = Fields::new(",a,,b");
+        let mut f = Fields::new(b",a,,b");
         assert_eq!((f.text(), f.text(), f.text(), f.text()), ("a", "", "b", ""));
-        assert_eq!(Fields::new("").text(), "");
+        assert_eq!(Fields::new(b"").text(), "");
     }
 
     #[test]
     fn coordinates_convert_degrees_and_minutes() {
-        let mut f = Fields::new(",4807.038,N,01131.000,W");
+        let mut f = Fields::new(b",4807.038,N,01131.000,W");
         let lat = f.latitude().unwrap().unwrap();
         let lon = f.longitude().unwrap().unwrap();
         assert!((lat - 48.1173).abs() < 1e-9);
@@ -352,29 +386,29 @@ mod tests {
     #[test]
     fn absurd_coordinates_are_out_of_range() {
         for text in [",9100.000,N", ",36000.0000,N", ",4875.0,N", ",-4807.0,N"] {
-            let err = Fields::new(text).latitude().unwrap_err();
+            let err = Fields::new(text.as_bytes()).latitude().unwrap_err();
             assert_eq!(err.problem, Problem::OutOfRange, "{text}");
         }
-        assert_eq!(Fields::new(",4807.0,X").latitude().unwrap_err().field, 2);
-        assert_eq!(Fields::new(",,N").latitude(), Ok(None));
+        assert_eq!(Fields::new(b",4807.0,X").latitude().unwrap_err().field, 2);
+        assert_eq!(Fields::new(b",,N").latitude(), Ok(None));
     }
 
     #[test]
     fn times_keep_milliseconds() {
-        let t = Fields::new(",120824.76").time().unwrap().unwrap();
+        let t = Fields::new(b",120824.76").time().unwrap().unwrap();
         assert_eq!(t.to_string(), "12:08:24.760");
         assert_eq!(t.millis_of_day(), 43_704_760);
-        assert!(Fields::new(",256000").time().is_err());
-        assert!(Fields::new(",1208").time().is_err());
+        assert!(Fields::new(b",256000").time().is_err());
+        assert!(Fields::new(b",1208").time().is_err());
     }
 
     #[test]
     fn two_digit_years_pivot_at_1980() {
         assert_eq!(
-            Date::parse_ddmmyy("230394").unwrap().to_string(),
+            Date::parse_ddmmyy(b"230394").unwrap().to_string(),
             "1994-03-23"
         );
-        assert_eq!(Date::parse_ddmmyy("010125").unwrap().year, 2025);
-        assert_eq!(Date::parse_ddmmyy("320125"), None);
+        assert_eq!(Date::parse_ddmmyy(b"010125").unwrap().year, 2025);
+        assert_eq!(Date::parse_ddmmyy(b"320125"), None);
     }
 }

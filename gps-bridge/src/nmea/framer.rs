@@ -19,6 +19,8 @@
 
 use std::fmt;
 
+use super::fields::ascii;
+
 /// Longest sentence accepted, leader to checksum, without the line ending. NMEA 0183 allows 82
 /// characters with CRLF, but real receivers send more: the gpsd corpus has 203-character
 /// `$PMTKCHN` sentences. gpsd's own limit is comparable.
@@ -121,22 +123,61 @@ fn is_line_end(b: u8) -> bool {
     b == b'\r' || b == b'\n'
 }
 
-/// First byte in `bytes` that is not an ordinary sentence character.
-fn scan(bytes: &[u8]) -> Stop {
-    for (i, &b) in bytes.iter().enumerate() {
-        // Fast check first: almost every byte is printable and no leader.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is below `n` (exact for `n <= 128`).
+fn any_below(word: u64, n: u8) -> bool {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS != 0
+}
+
+fn any_equal(word: u64, b: u8) -> bool {
+    any_below(word ^ (ONES * u64::from(b)), 1)
+}
+
+/// Whether any byte of `word` is not an ordinary sentence character.
+fn any_special(word: u64) -> bool {
+    word & HIGH_BITS != 0
+        || any_below(word, 0x20)
+        || any_equal(word, 0x7f)
+        || any_equal(word, b'$')
+        || any_equal(word, b'!')
+}
+
+fn fold_xor(word: u64) -> u8 {
+    word.to_le_bytes().iter().fold(0, |acc, b| acc ^ b)
+}
+
+/// First byte in `bytes` that is not an ordinary sentence character, and the XOR of the bytes
+/// before it (the running NMEA checksum). Eight bytes are tested at a time: on a sentence stream
+/// this scan is most of the framer's work.
+fn scan(bytes: &[u8]) -> (Stop, u8) {
+    let mut xor = 0u64;
+    let mut checked = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if any_special(word) {
+            break;
+        }
+        xor ^= word;
+        checked += 8;
+    }
+    let mut xor = fold_xor(xor);
+    for (i, &b) in bytes.iter().enumerate().skip(checked) {
         if (0x20..0x7f).contains(&b) && !is_leader(b) {
+            xor ^= b;
             continue;
         }
-        return if is_line_end(b) {
+        let stop = if is_line_end(b) {
             Stop::LineEnd(i)
         } else if is_leader(b) {
             Stop::Leader(i)
         } else {
             Stop::Binary(i)
         };
+        return (stop, xor);
     }
-    Stop::End
+    (Stop::End, xor)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -148,40 +189,66 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Checks the `*hh` checksum of a complete line (leader included, line ending excluded) and
-/// returns the line without it.
-pub fn verify_checksum(line: &[u8], config: FramerConfig) -> Result<&[u8], Reject> {
-    let body = line.get(1..).unwrap_or_default();
-    let Some(star) = body.iter().rposition(|&b| b == b'*') else {
-        return if config.accept_missing_checksum {
-            Ok(line)
-        } else {
-            Err(Reject::NoChecksum)
-        };
-    };
-    let (payload, tail) = body.split_at(star);
-    let expected = match tail {
-        [b'*', hi, lo] => match (hex_value(*hi), hex_value(*lo)) {
-            (Some(hi), Some(lo)) => hi << 4 | lo,
-            _ => return Err(Reject::MalformedChecksum),
+/// Where the `*hh` of a line starts, and the checksum it states; `None` if the line has none.
+fn stated_checksum(line: &[u8]) -> Result<Option<(usize, u8)>, Reject> {
+    let star = match line {
+        // The usual case: the line ends in `*hh`.
+        [.., b'*', _, _] if line.len() > 3 => line.len() - 3,
+        _ => match line.iter().skip(1).rposition(|&b| b == b'*') {
+            Some(i) => i + 1,
+            None => return Ok(None),
         },
-        _ => return Err(Reject::MalformedChecksum),
     };
-    let actual = payload.iter().fold(0u8, |acc, b| acc ^ b);
-    if actual == expected {
-        Ok(&line[..=payload.len()])
-    } else {
-        Err(Reject::BadChecksum)
+    match line[star..] {
+        [b'*', hi, lo] => match (hex_value(hi), hex_value(lo)) {
+            (Some(hi), Some(lo)) => Ok(Some((star, hi << 4 | lo))),
+            _ => Err(Reject::MalformedChecksum),
+        },
+        _ => Err(Reject::MalformedChecksum),
     }
 }
 
-/// A line that passed framing and checksum validation.
+/// Checks the `*hh` checksum of a complete line (leader included, line ending excluded) and
+/// returns the line without it.
+pub fn verify_checksum(line: &[u8], config: FramerConfig) -> Result<&[u8], Reject> {
+    let body_xor = line.iter().skip(1).fold(0, |acc, b| acc ^ b);
+    check_line(line, body_xor, config)
+}
+
+/// [`verify_checksum`] given the XOR of every byte after the leader.
+fn check_line(line: &[u8], body_xor: u8, config: FramerConfig) -> Result<&[u8], Reject> {
+    match stated_checksum(line)? {
+        None if config.accept_missing_checksum => Ok(line),
+        None => Err(Reject::NoChecksum),
+        Some((star, stated)) => {
+            // Take the `*hh` bytes back out of the running XOR.
+            let payload_xor = line[star..].iter().fold(body_xor, |acc, b| acc ^ b);
+            if payload_xor == stated {
+                Ok(&line[..star])
+            } else {
+                Err(Reject::BadChecksum)
+            }
+        }
+    }
+}
+
+/// A line that passed framing and checksum validation: printable ASCII only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
+    pub(super) raw: &'a [u8],
+    pub(super) payload: &'a [u8],
+}
+
+impl<'a> Line<'a> {
     /// The sentence as received, leader and checksum included, line ending excluded.
-    pub raw: &'a str,
-    /// `raw` without its leader and `*hh` checksum.
-    pub payload: &'a str,
+    pub fn raw(&self) -> &'a str {
+        ascii(self.raw)
+    }
+
+    /// The sentence without its leader and `*hh` checksum.
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
 }
 
 impl Framer {
@@ -235,12 +302,12 @@ impl Framer {
         // is cut off after MAX_SENTENCE_LEN bytes, whatever the chunk size.
         let limit = sentence.len().min(MAX_SENTENCE_LEN + 1);
         match scan(&sentence[1..limit]) {
-            Stop::LineEnd(i) => {
+            (Stop::LineEnd(i), body_xor) => {
                 self.state = State::Hunting { junk: false };
-                finish(&sentence[..=i], self.config, on_line);
+                finish(&sentence[..=i], body_xor, self.config, on_line);
                 &sentence[i + 2..]
             }
-            stop => {
+            (stop, _) => {
                 self.len = 0;
                 self.absorb(sentence, 1, limit, stop, on_line)
             }
@@ -253,7 +320,7 @@ impl Framer {
         on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
     ) -> &'i [u8] {
         let limit = input.len().min(MAX_SENTENCE_LEN + 1 - self.len);
-        let stop = scan(&input[..limit]);
+        let (stop, _) = scan(&input[..limit]);
         self.absorb(input, 0, limit, stop, on_line)
     }
 
@@ -287,7 +354,9 @@ impl Framer {
             Stop::LineEnd(_) => {
                 self.state = State::Hunting { junk: false };
                 let len = std::mem::take(&mut self.len);
-                finish(&self.buf[..len], self.config, on_line);
+                let line = &self.buf[..len];
+                let body_xor = line.iter().skip(1).fold(0, |acc, b| acc ^ b);
+                finish(line, body_xor, self.config, on_line);
                 &rest[1..]
             }
             Stop::Leader(_) => {
@@ -320,15 +389,14 @@ impl Framer {
 }
 
 /// Checks a complete line and hands it (or its reject) out.
-fn finish(line: &[u8], config: FramerConfig, on_line: &mut impl FnMut(Result<Line<'_>, Reject>)) {
-    let checked = verify_checksum(line, config).and_then(|without_sum| {
-        // The scan admitted only printable ASCII, so this cannot fail; treat it as binary
-        // rather than panic if that invariant were ever broken.
-        let raw = std::str::from_utf8(line).map_err(|_| Reject::Binary)?;
-        Ok(Line {
-            raw,
-            payload: &raw[1..without_sum.len()],
-        })
-    });
-    on_line(checked);
+fn finish(
+    line: &[u8],
+    body_xor: u8,
+    config: FramerConfig,
+    on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
+) {
+    on_line(check_line(line, body_xor, config).map(|without_sum| Line {
+        raw: line,
+        payload: &line[1..without_sum.len()],
+    }));
 }

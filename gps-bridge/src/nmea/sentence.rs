@@ -1,7 +1,7 @@
 //! Typed decoding of checksum-checked sentences. Every decoded value borrows from the line; the
 //! variable-length lists (route waypoints, satellites) are walked by iterators, not collected.
 
-use super::fields::{Date, FieldError, Fields, Problem, TimeOfDay};
+use super::fields::{Date, FieldError, Fields, Problem, TimeOfDay, ascii};
 use super::framer::Line;
 
 /// A position in WGS84 degrees.
@@ -384,64 +384,66 @@ impl<'a> Parsed<'a> {
 /// Decodes a checksum-checked line.
 pub fn decode(line: Line<'_>) -> Result<Parsed<'_>, DecodeError> {
     let payload = line.payload;
-    let address_end = payload.find(',').unwrap_or(payload.len());
+    let address_end = payload
+        .iter()
+        .position(|&b| b == b',')
+        .unwrap_or(payload.len());
     let address = &payload[..address_end];
     let mut fields = Fields::new(&payload[address_end..]);
     let (talker, kind) = split_address(address);
     let Some((name, decode_fields)) = decoder_for(kind) else {
         return Ok(Parsed {
             line,
-            talker,
-            kind,
+            talker: ascii(talker),
+            kind: ascii(kind),
             sentence: Sentence::Other,
         });
     };
     let sentence = decode_fields(&mut fields).map_err(|error| DecodeError { kind: name, error })?;
     Ok(Parsed {
         line,
-        talker,
-        kind,
+        talker: ascii(talker),
+        kind: name,
         sentence,
     })
 }
 
 type Decoder = for<'a> fn(&mut Fields<'a>) -> Result<Sentence<'a>, FieldError>;
 
-fn decoder_for(kind: &str) -> Option<(&'static str, Decoder)> {
+/// The sentence type's name and decoder, matched on bytes so that the address of a sentence
+/// nobody decodes is never converted to text.
+fn decoder_for(kind: &[u8]) -> Option<(&'static str, Decoder)> {
     let decoder: (&'static str, Decoder) = match kind {
-        "GGA" => ("GGA", gga),
-        "RMC" => ("RMC", rmc),
-        "GLL" => ("GLL", gll),
-        "GSA" => ("GSA", gsa),
-        "GSV" => ("GSV", gsv),
-        "VTG" => ("VTG", vtg),
-        "ZDA" => ("ZDA", zda),
-        "GST" => ("GST", gst),
-        "GNS" => ("GNS", gns),
-        "WPL" => ("WPL", wpl),
-        "RTE" => ("RTE", rte),
-        "BOD" => ("BOD", bod),
-        "RMB" => ("RMB", rmb),
-        "PGRME" => ("PGRME", pgrme),
-        "PGRMZ" => ("PGRMZ", pgrmz),
-        "PGRMM" => ("PGRMM", pgrmm),
-        "PGRMT" => ("PGRMT", pgrmt),
-        "PMGNWPL" => ("PMGNWPL", pmgnwpl),
-        "PMGNRTE" => ("PMGNRTE", pmgnrte),
+        b"GGA" => ("GGA", gga),
+        b"RMC" => ("RMC", rmc),
+        b"GLL" => ("GLL", gll),
+        b"GSA" => ("GSA", gsa),
+        b"GSV" => ("GSV", gsv),
+        b"VTG" => ("VTG", vtg),
+        b"ZDA" => ("ZDA", zda),
+        b"GST" => ("GST", gst),
+        b"GNS" => ("GNS", gns),
+        b"WPL" => ("WPL", wpl),
+        b"RTE" => ("RTE", rte),
+        b"BOD" => ("BOD", bod),
+        b"RMB" => ("RMB", rmb),
+        b"PGRME" => ("PGRME", pgrme),
+        b"PGRMZ" => ("PGRMZ", pgrmz),
+        b"PGRMM" => ("PGRMM", pgrmm),
+        b"PGRMT" => ("PGRMT", pgrmt),
+        b"PMGNWPL" => ("PMGNWPL", pmgnwpl),
+        b"PMGNRTE" => ("PMGNRTE", pmgnrte),
         _ => return None,
     };
     Some(decoder)
 }
 
 /// `GPGGA` → (`GP`, `GGA`); `PGRME` → (`PGRM`, `PGRME`); anything else is kept whole.
-fn split_address(address: &str) -> (&str, &str) {
-    if address.starts_with('P') {
-        let maker_end = address.len().min(4);
-        (&address[..maker_end], address)
-    } else if address.len() == 5 && address.is_ascii() {
-        (&address[..2], &address[2..])
-    } else {
-        ("", address)
+fn split_address(address: &[u8]) -> (&[u8], &[u8]) {
+    match address {
+        [b'P', ..] => (&address[..address.len().min(4)], address),
+        [_, _, _, _, _] => address.split_at(2),
+        _ => (&[], address),
     }
 }
 
@@ -471,7 +473,7 @@ fn rmc<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let position = lat_lon(f.latitude()?, f.longitude()?);
     let speed_knots = f.f64()?;
     let track = f.f64()?;
-    let date_text = f.text();
+    let date_text = f.bytes();
     let date = if date_text.is_empty() {
         None
     } else {
@@ -564,7 +566,7 @@ fn vtg<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let track_true = f.f64()?;
     // NMEA 1.5 receivers send four bare numbers; later ones tag each value with a unit letter.
     let mut probe = f.clone();
-    if probe.text() != "T" {
+    if probe.bytes() != b"T" {
         return Ok(Sentence::Vtg(Vtg {
             track_true,
             track_magnetic: f.f64()?,
