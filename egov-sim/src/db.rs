@@ -10,12 +10,13 @@ use rusqlite_migration::{M, Migrations};
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE halls (id TEXT PRIMARY KEY, body TEXT NOT NULL);
--- The compacted case feed: one row per case at the seq of its latest change.
+-- The compacted case feed: one row per case at the seq of its latest change. The seq is
+-- the rowid, so a feed page is one contiguous range of the table; a change moves the row.
 -- A deleted case keeps its row as a tombstone (body NULL) so that readers learn of it.
 CREATE TABLE cases (
-    case_no TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    case_no TEXT NOT NULL UNIQUE,
     hall_id TEXT NOT NULL,
-    seq INTEGER NOT NULL UNIQUE,
     next_event_at INTEGER,
     body TEXT
 );

@@ -193,6 +193,9 @@ pub fn seed_if_empty(
     meta_set(&tx, "seeded_at", &now.to_rfc3339())?;
     meta_set(&tx, "seed", &seed.to_string())?;
     tx.commit()?;
+    // Fold the seeding's large write-ahead log into the database file now, rather than
+    // leaving readers to search it.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     out.flush()?;
     Ok(true)
 }
