@@ -3,3 +3,4 @@
 
 pub mod nmea;
 pub mod replay;
+pub mod survey;

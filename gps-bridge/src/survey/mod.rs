@@ -1,0 +1,73 @@
+//! Survey data: what the bridge records from a receiver, and the pure state machines that
+//! assemble it from sentences. A [`PlotCandidate`] (ordered named corners with lon/lat, σ and
+//! the raw sentences behind them) is what a later plot stage takes as input.
+
+mod capture;
+mod route;
+mod store;
+
+pub use capture::{CaptureError, CornerCapture, QualityFilter};
+pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
+pub use store::{StoredMark, SurveyStore};
+
+use serde::{Deserialize, Serialize};
+
+/// One surveyed corner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Corner {
+    pub name: String,
+    /// WGS84 degrees (≈ CGCS2000 at handheld accuracy).
+    pub lon: f64,
+    pub lat: f64,
+    /// 1σ horizontal error estimate, metres, when one is known.
+    pub sigma_m: Option<f64>,
+    /// Fixes averaged into the position (1 for a transferred waypoint).
+    pub fixes: u32,
+    /// The sentences (or GPX elements) the corner came from, for audit.
+    pub raw: Vec<String>,
+}
+
+/// How a plot candidate was surveyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A route transferred from the handheld (RTE + WPL, or PMGNRTE + PMGNWPL).
+    RouteTransfer,
+    /// Corners marked live with `gps-bridge mark`, closed with `close-plot`.
+    CornerCapture,
+    /// A GPX file from a mass-storage handheld.
+    GpxImport,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::RouteTransfer => "route_transfer",
+            Source::CornerCapture => "corner_capture",
+            Source::GpxImport => "gpx_import",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [
+            Source::RouteTransfer,
+            Source::CornerCapture,
+            Source::GpxImport,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
+/// Ordered named corners of one plot, as surveyed, before any geometry checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlotCandidate {
+    /// Route name, plot name given at `close-plot`, or GPX route name.
+    pub name: String,
+    pub source: Source,
+    /// Serial port or file it came from.
+    pub device: String,
+    pub corners: Vec<Corner>,
+    /// Sentences that belong to the plot as a whole (route sentences), for audit.
+    pub raw: Vec<String>,
+}

@@ -1,0 +1,425 @@
+//! Route transfer: assembles a plot candidate from a route the handheld sends as RTE sentences
+//! (Garmin; Magellan: PMGNRTE) plus one WPL (PMGNWPL) per cycle for each of its waypoints.
+//!
+//! Sans-io: [`RouteAssembler::handle`] takes decoded sentences, [`RouteAssembler::handle_timeout`]
+//! the clock; results come out of [`RouteAssembler::poll_event`]. A route is complete once every
+//! sentence of it (by total/number) and every waypoint it names have been seen, in any order,
+//! with repeats and losses tolerated; a route not complete within the timeout is reported with
+//! what is missing. Every collection is bounded.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{Corner, PlotCandidate, Source};
+use crate::nmea::{LatLon, Parsed, Route, Sentence, Waypoint};
+
+/// Route assembly settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteConfig {
+    /// How long a started route may stay incomplete.
+    pub timeout: Duration,
+}
+
+impl Default for RouteConfig {
+    fn default() -> Self {
+        RouteConfig {
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Waypoints remembered per unit (a handheld holds at most a few hundred per route).
+const MAX_WAYPOINTS: usize = 1024;
+/// Routes assembled at once per unit.
+const MAX_PENDING_ROUTES: usize = 8;
+/// Sentences longer than this in total count per route are not a route a handheld sends.
+const MAX_ROUTE_SENTENCES: u32 = 64;
+
+/// A route that timed out or was cut off (unit undocked), with what was missing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncompleteRoute {
+    pub device: String,
+    pub route_id: String,
+    /// Route sentence numbers never received.
+    pub missing_sentences: Vec<u32>,
+    /// Waypoints named by the received sentences but never sent as WPL.
+    pub missing_waypoints: Vec<String>,
+    pub raw: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteEvent {
+    Complete(PlotCandidate),
+    Incomplete(IncompleteRoute),
+}
+
+#[derive(Debug)]
+struct PendingRoute {
+    started: Instant,
+    /// Waypoint names of each route sentence, by sentence number - 1.
+    parts: Vec<Option<Vec<String>>>,
+    raw: Vec<String>,
+}
+
+impl PendingRoute {
+    fn names(&self) -> impl Iterator<Item = &String> {
+        self.parts.iter().flatten().flatten()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct KnownWaypoint {
+    position: LatLon,
+    raw: String,
+}
+
+/// Assembles routes from one unit's sentences.
+#[derive(Debug)]
+pub struct RouteAssembler {
+    config: RouteConfig,
+    device: String,
+    waypoints: HashMap<String, KnownWaypoint>,
+    /// Waypoint names in arrival order, to forget the oldest when full.
+    waypoint_order: VecDeque<String>,
+    pending: BTreeMap<String, PendingRoute>,
+    /// The corners last reported per route, so a route repeated every cycle is reported once.
+    reported: HashMap<String, Vec<(String, u64, u64)>>,
+    events: VecDeque<RouteEvent>,
+}
+
+impl RouteAssembler {
+    pub fn new(device: impl Into<String>, config: RouteConfig) -> Self {
+        RouteAssembler {
+            config,
+            device: device.into(),
+            waypoints: HashMap::new(),
+            waypoint_order: VecDeque::new(),
+            pending: BTreeMap::new(),
+            reported: HashMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn handle(&mut self, parsed: &Parsed<'_>, now: Instant) {
+        let raw = parsed.line.raw();
+        match &parsed.sentence {
+            Sentence::Rte(route) | Sentence::Pmgnrte(route) => self.route(route, raw, now),
+            Sentence::Wpl(waypoint) | Sentence::Pmgnwpl(waypoint) => self.waypoint(waypoint, raw),
+            _ => return,
+        }
+        let ids: Vec<String> = self.pending.keys().cloned().collect();
+        for id in ids {
+            self.try_complete(&id);
+        }
+    }
+
+    /// Reports routes that have waited longer than the timeout.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, r)| now.saturating_duration_since(r.started) >= self.config.timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.give_up(&id);
+        }
+    }
+
+    /// When [`Self::handle_timeout`] next has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .map(|r| r.started + self.config.timeout)
+            .min()
+    }
+
+    pub fn poll_event(&mut self) -> Option<RouteEvent> {
+        self.events.pop_front()
+    }
+
+    /// The unit went away: every route in progress is reported as incomplete.
+    pub fn flush(&mut self) {
+        let ids: Vec<String> = self.pending.keys().cloned().collect();
+        for id in ids {
+            self.give_up(&id);
+        }
+    }
+
+    /// Route ids being assembled, with (sentences received, sentences expected).
+    pub fn in_progress(&self) -> Vec<(String, usize, usize)> {
+        self.pending
+            .iter()
+            .map(|(id, r)| (id.clone(), r.parts.iter().flatten().count(), r.parts.len()))
+            .collect()
+    }
+
+    fn route(&mut self, route: &Route<'_>, raw: &str, now: Instant) {
+        let names: Vec<String> = route.waypoints().map(str::to_owned).collect();
+        // `w` is the working leg (from, to) of a GOTO, not a plot; an empty route is what a
+        // handheld sends when none is active.
+        if route.kind == b'w' || (names.is_empty() && route.sentence_count == 1) {
+            return;
+        }
+        if route.sentence_count > MAX_ROUTE_SENTENCES {
+            return;
+        }
+        let total = route.sentence_count as usize;
+        let index = route.sentence_number as usize - 1;
+        let id = route.route_id.to_owned();
+        let changed = self.pending.get(&id).is_some_and(|p| {
+            p.parts.len() != total || p.parts[index].as_ref().is_some_and(|old| *old != names)
+        });
+        if changed {
+            // The officer edited or switched the route: start over, keeping nothing stale.
+            self.pending.remove(&id);
+        }
+        if !self.pending.contains_key(&id) && self.pending.len() >= MAX_PENDING_ROUTES {
+            let oldest = self
+                .pending
+                .iter()
+                .min_by_key(|(_, r)| r.started)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.give_up(&oldest);
+            }
+        }
+        let pending = self.pending.entry(id).or_insert_with(|| PendingRoute {
+            started: now,
+            parts: vec![None; total],
+            raw: Vec::new(),
+        });
+        if pending.parts[index].is_none() {
+            pending.parts[index] = Some(names);
+            pending.raw.push(raw.to_owned());
+        }
+    }
+
+    fn waypoint(&mut self, waypoint: &Waypoint<'_>, raw: &str) {
+        let Some(position) = waypoint.position else {
+            return;
+        };
+        if waypoint.name.is_empty() {
+            return;
+        }
+        let name = waypoint.name.to_owned();
+        if !self.waypoints.contains_key(&name) {
+            if self.waypoint_order.len() >= MAX_WAYPOINTS
+                && let Some(oldest) = self.waypoint_order.pop_front()
+            {
+                self.waypoints.remove(&oldest);
+            }
+            self.waypoint_order.push_back(name.clone());
+        }
+        self.waypoints.insert(
+            name,
+            KnownWaypoint {
+                position,
+                raw: raw.to_owned(),
+            },
+        );
+    }
+
+    fn try_complete(&mut self, id: &str) {
+        let Some(pending) = self.pending.get(id) else {
+            return;
+        };
+        if pending.parts.iter().any(Option::is_none)
+            || pending.names().any(|n| !self.waypoints.contains_key(n))
+        {
+            return;
+        }
+        let Some(pending) = self.pending.remove(id) else {
+            return;
+        };
+        let mut names: Vec<&String> = pending.names().collect();
+        // Routes drawn around a plot often return to the first corner; the ring closes anyway.
+        if names.len() > 1 && names.first() == names.last() {
+            names.pop();
+        }
+        let corners: Vec<Corner> = names
+            .into_iter()
+            .filter_map(|name| {
+                let w = self.waypoints.get(name)?;
+                Some(Corner {
+                    name: name.clone(),
+                    lon: w.position.lon,
+                    lat: w.position.lat,
+                    sigma_m: None,
+                    fixes: 1,
+                    raw: vec![w.raw.clone()],
+                })
+            })
+            .collect();
+        let signature: Vec<(String, u64, u64)> = corners
+            .iter()
+            .map(|c| (c.name.clone(), c.lon.to_bits(), c.lat.to_bits()))
+            .collect();
+        if self.reported.get(id) == Some(&signature) {
+            return;
+        }
+        self.reported.insert(id.to_owned(), signature);
+        self.events.push_back(RouteEvent::Complete(PlotCandidate {
+            name: id.to_owned(),
+            source: Source::RouteTransfer,
+            device: self.device.clone(),
+            corners,
+            raw: pending.raw,
+        }));
+    }
+
+    fn give_up(&mut self, id: &str) {
+        let Some(pending) = self.pending.remove(id) else {
+            return;
+        };
+        let missing_sentences = (1..)
+            .zip(&pending.parts)
+            .filter(|(_, p)| p.is_none())
+            .map(|(n, _)| n)
+            .collect();
+        let mut missing_waypoints: Vec<String> = pending
+            .names()
+            .filter(|n| !self.waypoints.contains_key(*n))
+            .cloned()
+            .collect();
+        missing_waypoints.dedup();
+        self.events
+            .push_back(RouteEvent::Incomplete(IncompleteRoute {
+                device: self.device.clone(),
+                route_id: id.to_owned(),
+                missing_sentences,
+                missing_waypoints,
+                raw: pending.raw,
+            }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nmea::{Framer, FramerConfig, decode};
+
+    fn with_checksum(body: &str) -> String {
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        format!("${body}*{sum:02X}\r\n")
+    }
+
+    fn feed(assembler: &mut RouteAssembler, bodies: &[&str], now: Instant) {
+        let mut framer = Framer::new(FramerConfig::default());
+        for body in bodies {
+            framer.push(with_checksum(body).as_bytes(), |r| {
+                assembler.handle(&decode(r.unwrap()).unwrap(), now)
+            });
+        }
+    }
+
+    fn events(assembler: &mut RouteAssembler) -> Vec<RouteEvent> {
+        std::iter::from_fn(|| assembler.poll_event()).collect()
+    }
+
+    const ROUTE: [&str; 2] = ["GPRTE,2,1,c,PLOT7,C1,C2", "GPRTE,2,2,c,PLOT7,C3,C4,C1"];
+    const WAYPOINTS: [&str; 4] = [
+        "GPWPL,3908.8199,N,11623.0832,E,C1",
+        "GPWPL,3908.8299,N,11623.0832,E,C2",
+        "GPWPL,3908.8299,N,11623.0932,E,C3",
+        "GPWPL,3908.8199,N,11623.0932,E,C4",
+    ];
+
+    #[test]
+    fn route_completes_in_any_order_with_repeats_and_reports_once() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        feed(
+            &mut a,
+            &[WAYPOINTS[2], ROUTE[1], WAYPOINTS[0], ROUTE[1], WAYPOINTS[1]],
+            t0,
+        );
+        assert!(events(&mut a).is_empty());
+        assert_eq!(a.in_progress(), vec![("PLOT7".to_owned(), 1, 2)]);
+        feed(&mut a, &[ROUTE[0], WAYPOINTS[3]], t0);
+        let got = events(&mut a);
+        let [RouteEvent::Complete(plot)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        let names: Vec<&str> = plot.corners.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["C1", "C2", "C3", "C4"]);
+        assert_eq!(
+            (plot.name.as_str(), plot.source),
+            ("PLOT7", Source::RouteTransfer)
+        );
+        assert!((plot.corners[1].lat - (39.0 + 8.8299 / 60.0)).abs() < 1e-9);
+        assert!(plot.corners[3].raw[0].starts_with("$GPWPL,3908.8199,N,11623.0932,E,C4*"));
+        assert_eq!(plot.raw.len(), 2);
+        // The next cycle repeats the same route: nothing new to record.
+        feed(&mut a, &ROUTE, t0);
+        feed(&mut a, &WAYPOINTS, t0);
+        assert!(events(&mut a).is_empty());
+        // A corner moved: from the next cycle on, that is a new survey.
+        feed(&mut a, &["GPWPL,3908.8400,N,11623.0932,E,C4"], t0);
+        feed(&mut a, &ROUTE, t0);
+        assert_eq!(events(&mut a).len(), 1);
+    }
+
+    #[test]
+    fn incomplete_route_times_out_with_what_is_missing() {
+        let t0 = Instant::now();
+        let config = RouteConfig {
+            timeout: Duration::from_secs(30),
+        };
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", config);
+        feed(&mut a, &[ROUTE[1], WAYPOINTS[2]], t0);
+        assert_eq!(a.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+        a.handle_timeout(t0 + Duration::from_secs(29));
+        assert!(events(&mut a).is_empty());
+        a.handle_timeout(t0 + Duration::from_secs(30));
+        let got = events(&mut a);
+        let [RouteEvent::Incomplete(missing)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(missing.missing_sentences, [1]);
+        assert_eq!(missing.missing_waypoints, ["C4", "C1"]);
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn empty_and_working_routes_are_not_plots_and_undock_flushes() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        feed(
+            &mut a,
+            &["GPRTE,1,1,c,", "GPRTE,1,1,w,0,HOME,C1", WAYPOINTS[0]],
+            t0,
+        );
+        assert!(a.in_progress().is_empty());
+        feed(&mut a, &[ROUTE[0]], t0);
+        a.flush();
+        let got = events(&mut a);
+        assert!(
+            matches!(got.as_slice(), [RouteEvent::Incomplete(r)] if r.missing_sentences == [2])
+        );
+    }
+
+    #[test]
+    fn magellan_routes_assemble_too() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB1", RouteConfig::default());
+        feed(
+            &mut a,
+            &[
+                "PMGNRTE,1,1,c,1,PLOT9,M1,a,M2,a,M3,a",
+                "PMGNWPL,3908.8199,N,11623.0832,E,0000050,M,M1,,a",
+                "PMGNWPL,3908.8299,N,11623.0832,E,0000050,M,M2,,a",
+                "PMGNWPL,3908.8299,N,11623.0932,E,0000050,M,M3,,a",
+            ],
+            t0,
+        );
+        let got = events(&mut a);
+        let [RouteEvent::Complete(plot)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(plot.corners.len(), 3);
+        assert_eq!(plot.name, "1");
+    }
+}

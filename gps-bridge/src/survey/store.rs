@@ -1,0 +1,363 @@
+//! Durable survey records in SQLite. Every record is committed before anything acknowledges
+//! it; the raw sentences behind each corner are stored with it for audit.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+
+use super::{Corner, IncompleteRoute, PlotCandidate, Source};
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        "CREATE TABLE plot_candidates (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            device TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE corners (
+            candidate_id INTEGER NOT NULL REFERENCES plot_candidates(id),
+            seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            lon REAL NOT NULL,
+            lat REAL NOT NULL,
+            sigma_m REAL,
+            fixes INTEGER NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, seq)
+        );
+        -- Corners marked live, waiting for close-plot (candidate_id NULL) or used by a plot.
+        CREATE TABLE marks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            device TEXT NOT NULL,
+            lon REAL NOT NULL,
+            lat REAL NOT NULL,
+            sigma_m REAL,
+            fixes INTEGER NOT NULL,
+            raw TEXT NOT NULL,
+            recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            candidate_id INTEGER REFERENCES plot_candidates(id)
+        );
+        CREATE TABLE incomplete_routes (
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            route_id TEXT NOT NULL,
+            missing_sentences TEXT NOT NULL,
+            missing_waypoints TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );",
+    )])
+}
+
+/// A mark waiting for `close-plot`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredMark {
+    pub id: i64,
+    pub device: String,
+    pub corner: Corner,
+}
+
+/// Sentences are stored one per line: they never contain a line break.
+fn join_raw(raw: &[String]) -> String {
+    raw.join("\n")
+}
+
+fn split_raw(raw: String) -> Vec<String> {
+    raw.lines().map(str::to_owned).collect()
+}
+
+pub struct SurveyStore {
+    conn: Connection,
+}
+
+impl SurveyStore {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut conn =
+            Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // WAL + FULL: a committed record survives a power cut.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations()
+            .to_latest(&mut conn)
+            .context("migrating the survey database")?;
+        Ok(SurveyStore { conn })
+    }
+
+    pub fn insert_candidate(&mut self, plot: &PlotCandidate) -> anyhow::Result<i64> {
+        let tx = self.conn.transaction()?;
+        let id = insert_candidate(&tx, plot)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn insert_mark(&mut self, device: &str, corner: &Corner) -> anyhow::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO marks (name, device, lon, lat, sigma_m, fixes, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                corner.name,
+                device,
+                corner.lon,
+                corner.lat,
+                corner.sigma_m,
+                corner.fixes,
+                join_raw(&corner.raw)
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn insert_incomplete_route(&mut self, route: &IncompleteRoute) -> anyhow::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO incomplete_routes (device, route_id, missing_sentences, missing_waypoints, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                route.device,
+                route.route_id,
+                serde_json::to_string(&route.missing_sentences)?,
+                serde_json::to_string(&route.missing_waypoints)?,
+                join_raw(&route.raw)
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Marks not yet closed into a plot, in the order they were taken.
+    pub fn open_marks(&self) -> anyhow::Result<Vec<StoredMark>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, device, name, lon, lat, sigma_m, fixes, raw FROM marks
+             WHERE candidate_id IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredMark {
+                id: r.get(0)?,
+                device: r.get(1)?,
+                corner: Corner {
+                    name: r.get(2)?,
+                    lon: r.get(3)?,
+                    lat: r.get(4)?,
+                    sigma_m: r.get(5)?,
+                    fixes: r.get(6)?,
+                    raw: split_raw(r.get(7)?),
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Turns the open marks into a plot candidate, in one transaction.
+    pub fn close_plot(&mut self, name: Option<&str>) -> anyhow::Result<(i64, PlotCandidate)> {
+        let marks = self.open_marks()?;
+        if marks.len() < 3 {
+            bail!(
+                "a plot needs at least 3 marked corners, {} marked",
+                marks.len()
+            );
+        }
+        let devices: Vec<&str> = marks.iter().map(|m| m.device.as_str()).collect();
+        let device = if devices.iter().all(|d| *d == devices[0]) {
+            devices[0].to_owned()
+        } else {
+            devices.join(",")
+        };
+        let tx = self.conn.transaction()?;
+        let fallback_name = format!("plot-{}", marks[0].id);
+        let plot = PlotCandidate {
+            name: name.map_or(fallback_name, str::to_owned),
+            source: Source::CornerCapture,
+            device,
+            corners: marks.iter().map(|m| m.corner.clone()).collect(),
+            raw: Vec::new(),
+        };
+        let id = insert_candidate(&tx, &plot)?;
+        for mark in &marks {
+            tx.execute(
+                "UPDATE marks SET candidate_id = ?1 WHERE id = ?2",
+                params![id, mark.id],
+            )?;
+        }
+        tx.commit()?;
+        Ok((id, plot))
+    }
+
+    pub fn candidate(&self, id: i64) -> anyhow::Result<Option<PlotCandidate>> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT name, source, device, raw FROM plot_candidates WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((name, source, device, raw)) = head else {
+            return Ok(None);
+        };
+        let source = Source::from_name(&source)
+            .with_context(|| format!("plot candidate {id}: unknown source {source}"))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT name, lon, lat, sigma_m, fixes, raw FROM corners
+             WHERE candidate_id = ?1 ORDER BY seq",
+        )?;
+        let corners = stmt
+            .query_map([id], |r| {
+                Ok(Corner {
+                    name: r.get(0)?,
+                    lon: r.get(1)?,
+                    lat: r.get(2)?,
+                    sigma_m: r.get(3)?,
+                    fixes: r.get(4)?,
+                    raw: split_raw(r.get(5)?),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(PlotCandidate {
+            name,
+            source,
+            device,
+            corners,
+            raw: split_raw(raw),
+        }))
+    }
+
+    /// Ids of all plot candidates, oldest first.
+    pub fn candidate_ids(&self) -> anyhow::Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM plot_candidates ORDER BY id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    pub fn incomplete_route_count(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM incomplete_routes", [], |r| r.get(0))?)
+    }
+}
+
+fn insert_candidate(tx: &Transaction<'_>, plot: &PlotCandidate) -> anyhow::Result<i64> {
+    tx.execute(
+        "INSERT INTO plot_candidates (name, source, device, raw) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            plot.name,
+            plot.source.name(),
+            plot.device,
+            join_raw(&plot.raw)
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for (seq, c) in plot.corners.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO corners (candidate_id, seq, name, lon, lat, sigma_m, fixes, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                seq as i64,
+                c.name,
+                c.lon,
+                c.lat,
+                c.sigma_m,
+                c.fixes,
+                join_raw(&c.raw)
+            ],
+        )?;
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corner(name: &str, lon: f64) -> Corner {
+        Corner {
+            name: name.to_owned(),
+            lon,
+            lat: 39.1,
+            sigma_m: Some(2.5),
+            fixes: 30,
+            raw: vec!["$GPGGA,a*00".to_owned(), "$GPGGA,b*00".to_owned()],
+        }
+    }
+
+    #[test]
+    fn candidates_round_trip_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("survey.db");
+        let plot = PlotCandidate {
+            name: "PLOT7".to_owned(),
+            source: Source::RouteTransfer,
+            device: "/dev/ttyUSB0".to_owned(),
+            corners: vec![
+                corner("C1", 116.1),
+                corner("C2", 116.2),
+                corner("C3", 116.3),
+            ],
+            raw: vec!["$GPRTE,1,1,c,PLOT7,C1,C2,C3*00".to_owned()],
+        };
+        let id = SurveyStore::open(&path)
+            .unwrap()
+            .insert_candidate(&plot)
+            .unwrap();
+        let reopened = SurveyStore::open(&path).unwrap();
+        assert_eq!(reopened.candidate(id).unwrap(), Some(plot));
+        assert_eq!(reopened.candidate_ids().unwrap(), vec![id]);
+        assert_eq!(reopened.candidate(id + 1).unwrap(), None);
+    }
+
+    #[test]
+    fn close_plot_takes_open_marks_in_order_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        store
+            .insert_mark("/dev/ttyUSB0", &corner("J1", 116.1))
+            .unwrap();
+        store
+            .insert_mark("/dev/ttyUSB0", &corner("J2", 116.2))
+            .unwrap();
+        assert!(store.close_plot(None).is_err(), "two corners are no plot");
+        store
+            .insert_mark("/dev/ttyUSB0", &corner("J3", 116.3))
+            .unwrap();
+        let (id, plot) = store.close_plot(Some("wang-homestead")).unwrap();
+        assert_eq!(plot.source, Source::CornerCapture);
+        assert_eq!(plot.device, "/dev/ttyUSB0");
+        let names: Vec<String> = plot.corners.iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["J1", "J2", "J3"]);
+        assert_eq!(store.candidate(id).unwrap().unwrap(), plot);
+        assert!(store.open_marks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn incomplete_routes_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        store
+            .insert_incomplete_route(&IncompleteRoute {
+                device: "/dev/ttyUSB0".to_owned(),
+                route_id: "PLOT7".to_owned(),
+                missing_sentences: vec![2],
+                missing_waypoints: vec!["C4".to_owned()],
+                raw: vec!["$GPRTE,2,1,c,PLOT7,C1*00".to_owned()],
+            })
+            .unwrap();
+        assert_eq!(store.incomplete_route_count().unwrap(), 1);
+    }
+}
