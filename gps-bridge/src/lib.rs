@@ -1,6 +1,14 @@
 //! Land Hall gps-bridge: reads handheld GPS receivers (NMEA 0183) and turns what they send into
 //! durable survey records.
 
+pub mod bridge;
+pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod device;
+pub mod import;
 pub mod nmea;
 pub mod replay;
+pub mod sanity;
+pub mod simulator;
 pub mod survey;

@@ -1,12 +1,15 @@
 use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use gps_bridge::config::Config;
+use gps_bridge::control::{Request, call};
 use gps_bridge::nmea::FramerConfig;
 use gps_bridge::replay::replay;
+use gps_bridge::{daemon, import, simulator};
 
 #[derive(Parser)]
 #[command(
@@ -14,12 +17,48 @@ use gps_bridge::replay::replay;
     about = "Land Hall gps-bridge: handheld GPS receivers to survey records"
 )]
 struct Cli {
+    /// Configuration file (every key has a default; see config/gps-bridge.toml).
+    #[arg(long, global = true, env = "GPS_BRIDGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check_config: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the bridge: watch for docked receivers, record surveys, serve the control socket.
+    Run,
+    /// Average the fixes of the docked unit into a named corner.
+    Mark {
+        name: String,
+        /// Seconds to average (default: capture.default_secs).
+        #[arg(long)]
+        secs: Option<f64>,
+        /// The unit's port, when several are docked.
+        #[arg(long)]
+        port: Option<String>,
+    },
+    /// Turn the marked corners into a plot candidate.
+    ClosePlot { name: Option<String> },
+    /// Docked units, counters, current fix, surveys in progress.
+    Status,
+    /// Import routes and named waypoints from a GPX file (mass-storage handhelds).
+    Import { file: PathBuf },
+    /// Pretend to be a Garmin handheld on a new pseudo-terminal (its path is printed first).
+    Simulate {
+        /// GeoJSON with a Polygon (or LineString/Points): its corners become the active route.
+        #[arg(long)]
+        route: Option<PathBuf>,
+        /// Horizontal error, metres 1σ per axis.
+        #[arg(long, default_value_t = 2.0)]
+        sigma: f64,
+        /// Seconds between fixes (1 like a handheld; less for quick tests).
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+    },
     /// Parse a recorded NMEA stream; print one JSON object per accepted sentence on stdout and a
     /// summary of rejects by cause on stderr.
     Replay {
@@ -33,8 +72,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("gps-bridge: {error:#}");
             ExitCode::FAILURE
@@ -42,8 +88,48 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> anyhow::Result<()> {
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Config::load(path),
+        None => Ok(Config::default()),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli.config.as_deref())?;
+    if cli.check_config {
+        println!("configuration OK");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(command) = cli.command else {
+        anyhow::bail!("no command given (see --help)");
+    };
     match command {
+        Command::Run => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(daemon::run(config, async {
+                let _ = tokio::signal::ctrl_c().await;
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mark { name, secs, port } => {
+            control_command(&config, &Request::Mark { name, secs, port })
+        }
+        Command::ClosePlot { name } => control_command(&config, &Request::ClosePlot { name }),
+        Command::Status => control_command(&config, &Request::Status),
+        Command::Import { file } => {
+            let summary = import::import_gpx(&file, &config.database)?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            route,
+            sigma,
+            interval,
+        } => {
+            simulator::run(route.as_deref(), sigma, interval)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay {
             file,
             accept_missing_checksum,
@@ -62,12 +148,23 @@ fn run(command: Command) -> anyhow::Result<()> {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                 Err(e) => return Err(e).context("writing to stdout"),
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
+/// Sends a request to the running bridge and prints its reply; fails if the bridge says no.
+fn control_command(config: &Config, request: &Request) -> anyhow::Result<ExitCode> {
+    let reply = call(&config.socket_path(), request)?;
+    println!("{}", serde_json::to_string_pretty(&reply)?);
+    Ok(if reply["ok"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
     let mut input = Vec::new();
     if file.as_os_str() == "-" {
         io::stdin().read_to_end(&mut input)?;

@@ -240,6 +240,29 @@ pub struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
+    /// Checks a single sentence given without its line ending, as [`Framer`] would.
+    pub fn check(raw: &'a str, config: FramerConfig) -> Result<Self, Reject> {
+        let bytes = raw.as_bytes();
+        match bytes.first() {
+            Some(&b) if is_leader(b) => {}
+            _ => return Err(Reject::Junk),
+        }
+        if bytes.len() > MAX_SENTENCE_LEN {
+            return Err(Reject::TooLong);
+        }
+        if !bytes[1..]
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && !is_leader(b))
+        {
+            return Err(Reject::Binary);
+        }
+        let without_sum = verify_checksum(bytes, config)?;
+        Ok(Line {
+            raw: bytes,
+            payload: &bytes[1..without_sum.len()],
+        })
+    }
+
     /// The sentence as received, leader and checksum included, line ending excluded.
     pub fn raw(&self) -> &'a str {
         ascii(self.raw)

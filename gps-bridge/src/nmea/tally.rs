@@ -14,6 +14,8 @@ pub struct Tally {
     pub rejected: BTreeMap<&'static str, u64>,
     /// Accepted sentences of a known type whose fields did not decode, by type.
     pub undecodable: BTreeMap<&'static str, u64>,
+    /// Decodable sentences whose content is implausible (a jump, time going backwards), by cause.
+    pub anomalies: BTreeMap<&'static str, u64>,
 }
 
 impl Tally {
@@ -23,6 +25,10 @@ impl Tally {
 
     pub fn undecodable(&mut self, error: &DecodeError) {
         *self.undecodable.entry(error.kind).or_default() += 1;
+    }
+
+    pub fn anomaly(&mut self, cause: &'static str) {
+        *self.anomalies.entry(cause).or_default() += 1;
     }
 
     pub fn total_rejected(&self) -> u64 {
@@ -43,6 +49,9 @@ impl fmt::Display for Tally {
         }
         for (kind, n) in &self.undecodable {
             write!(f, "\n  accepted but undecodable {kind}: {n}")?;
+        }
+        for (cause, n) in &self.anomalies {
+            write!(f, "\n  implausible ({cause}): {n}")?;
         }
         Ok(())
     }

@@ -6,14 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Corner;
 use crate::nmea::{Parsed, Sentence};
 
 /// Which fixes may go into a corner.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QualityFilter {
     pub min_satellites: u32,
     pub max_hdop: f64,

@@ -1,0 +1,363 @@
+//! The bridge's state: one entry per unit (counters, latest fix, route assembly, plausibility),
+//! the corner being marked, and the survey store. Device events, control requests and clock
+//! ticks come in; survey records go to the store before any reply says they exist.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+use crate::control::Request;
+use crate::device::{DeviceEvent, UnitInfo};
+use crate::nmea::{FramerConfig, Line, Parsed, Sentence, Tally, decode};
+use crate::sanity::Sanity;
+use crate::survey::{
+    CornerCapture, QualityFilter, RouteAssembler, RouteConfig, RouteEvent, SurveyStore,
+};
+
+/// Where a reply goes.
+pub type Responder = oneshot::Sender<Value>;
+
+/// The settings the bridge uses, taken from [`Config`].
+#[derive(Debug, Clone)]
+pub struct BridgeSettings {
+    pub framer: FramerConfig,
+    pub route: RouteConfig,
+    pub filter: QualityFilter,
+    pub default_capture: Duration,
+    pub max_jump_km: f64,
+}
+
+impl BridgeSettings {
+    pub fn from_config(config: &Config) -> Self {
+        BridgeSettings {
+            framer: FramerConfig {
+                accept_missing_checksum: config.nmea.accept_missing_checksum,
+            },
+            route: config.route.route_config(),
+            filter: config.capture.filter(),
+            default_capture: Duration::from_secs_f64(config.capture.default_secs),
+            max_jump_km: config.sanity.max_jump_km,
+        }
+    }
+}
+
+/// The latest fix of a unit, as `status` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Fix {
+    lat: f64,
+    lon: f64,
+    time: Option<String>,
+    quality: Option<String>,
+    satellites: Option<u32>,
+    hdop: Option<f64>,
+}
+
+struct Unit {
+    info: Option<UnitInfo>,
+    docked: bool,
+    tally: Tally,
+    fix: Option<Fix>,
+    routes: RouteAssembler,
+    sanity: Sanity,
+}
+
+struct ActiveCapture {
+    port: String,
+    capture: CornerCapture,
+    reply: Responder,
+}
+
+/// Logs each cause at most once a minute.
+#[derive(Default)]
+struct LogLimiter {
+    last: HashMap<(String, &'static str), Instant>,
+}
+
+impl LogLimiter {
+    fn allow(&mut self, port: &str, cause: &'static str, now: Instant) -> bool {
+        let key = (port.to_owned(), cause);
+        match self.last.get(&key) {
+            Some(at) if now.saturating_duration_since(*at) < Duration::from_secs(60) => false,
+            _ => {
+                self.last.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+pub struct Bridge {
+    settings: BridgeSettings,
+    store: SurveyStore,
+    units: BTreeMap<String, Unit>,
+    capture: Option<ActiveCapture>,
+    log: LogLimiter,
+}
+
+fn error(message: impl std::fmt::Display) -> Value {
+    json!({"ok": false, "error": message.to_string()})
+}
+
+impl Bridge {
+    pub fn new(settings: BridgeSettings, store: SurveyStore) -> Self {
+        Bridge {
+            settings,
+            store,
+            units: BTreeMap::new(),
+            capture: None,
+            log: LogLimiter::default(),
+        }
+    }
+
+    fn unit(&mut self, port: &str) -> &mut Unit {
+        let route = self.settings.route;
+        self.units.entry(port.to_owned()).or_insert_with(|| Unit {
+            info: None,
+            docked: true,
+            tally: Tally::default(),
+            fix: None,
+            routes: RouteAssembler::new(port, route),
+            sanity: Sanity::default(),
+        })
+    }
+
+    pub fn handle_device(&mut self, event: DeviceEvent, now: Instant) {
+        let port = event.port().to_owned();
+        match event {
+            DeviceEvent::Docked(info) => {
+                tracing::info!(port = %info.port, baud = info.baud, model = ?info.model, "unit docked");
+                let unit = self.unit(&port);
+                unit.info = Some(info);
+                unit.docked = true;
+            }
+            DeviceEvent::Rejected { cause, .. } => {
+                self.unit(&port).tally.reject(cause);
+                if self.log.allow(&port, cause.name(), now) {
+                    tracing::warn!(%port, %cause, "sentence rejected (logged once a minute per cause)");
+                }
+            }
+            DeviceEvent::Sentence { raw, .. } => self.sentence(&port, &raw, now),
+            DeviceEvent::Undocked { reason, .. } => {
+                tracing::info!(%port, %reason, "unit undocked");
+                let unit = self.unit(&port);
+                unit.docked = false;
+                unit.routes.flush();
+                self.drain_routes(&port);
+                if self.capture.as_ref().is_some_and(|c| c.port == port) {
+                    self.finish_capture();
+                }
+            }
+        }
+    }
+
+    fn sentence(&mut self, port: &str, raw: &str, now: Instant) {
+        let framer = self.settings.framer;
+        let max_jump_km = self.settings.max_jump_km;
+        let line = match Line::check(raw, framer) {
+            Ok(line) => line,
+            Err(cause) => return self.unit(port).tally.reject(cause),
+        };
+        let unit = self.unit(port);
+        unit.tally.accepted += 1;
+        let parsed = match decode(line) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                unit.tally.undecodable(&e);
+                if self.log.allow(port, e.kind, now) {
+                    tracing::warn!(%port, %raw, error = %e, "undecodable sentence (logged once a minute per type)");
+                }
+                return;
+            }
+        };
+        if let Err(cause) = unit.sanity.check(&parsed, max_jump_km) {
+            unit.tally.anomaly(cause);
+            if self.log.allow(port, cause, now) {
+                tracing::warn!(%port, %raw, cause, "implausible sentence ignored (logged once a minute per cause)");
+            }
+            return;
+        }
+        if let Some(fix) = fix_of(&parsed) {
+            unit.fix = Some(fix);
+        }
+        unit.routes.handle(&parsed, now);
+        if let Some(active) = self.capture.as_mut().filter(|c| c.port == port) {
+            active.capture.handle(&parsed);
+        }
+        self.drain_routes(port);
+    }
+
+    /// Records what the route assembler of `port` has finished.
+    fn drain_routes(&mut self, port: &str) {
+        let Some(unit) = self.units.get_mut(port) else {
+            return;
+        };
+        while let Some(event) = unit.routes.poll_event() {
+            let result = match &event {
+                RouteEvent::Complete(plot) => self.store.insert_candidate(plot).map(|id| {
+                    tracing::info!(%port, route = %plot.name, id, corners = plot.corners.len(), "route recorded as plot candidate");
+                }),
+                RouteEvent::Incomplete(route) => self.store.insert_incomplete_route(route).map(|id| {
+                    tracing::warn!(%port, route = %route.route_id, id, missing = ?route.missing_waypoints, "incomplete route recorded");
+                }),
+            };
+            if let Err(e) = result {
+                tracing::error!(%port, error = %e, "cannot record a survey");
+            }
+        }
+    }
+
+    /// Clock: finishes a due capture and times out stale routes.
+    pub fn handle_tick(&mut self, now: Instant) {
+        if self
+            .capture
+            .as_ref()
+            .is_some_and(|c| now >= c.capture.deadline())
+        {
+            self.finish_capture();
+        }
+        let ports: Vec<String> = self.units.keys().cloned().collect();
+        for port in ports {
+            if let Some(unit) = self.units.get_mut(&port) {
+                unit.routes.handle_timeout(now);
+            }
+            self.drain_routes(&port);
+        }
+    }
+
+    fn finish_capture(&mut self) {
+        let Some(active) = self.capture.take() else {
+            return;
+        };
+        let reply = match active.capture.finish() {
+            Ok(corner) => match self.store.insert_mark(&active.port, &corner) {
+                Ok(id) => json!({"ok": true, "mark_id": id, "port": active.port, "corner": corner}),
+                Err(e) => error(format!("cannot record the corner: {e:#}")),
+            },
+            Err(e) => error(e),
+        };
+        // The client may have gone away; the mark is recorded either way.
+        let _ = active.reply.send(reply);
+    }
+
+    pub fn handle_request(&mut self, request: Request, reply: Responder, now: Instant) {
+        let answer = match request {
+            Request::Status => self.status(now),
+            Request::Mark { name, secs, port } => match self.start_capture(name, secs, port, now) {
+                // The reply is sent when the capture finishes.
+                Ok((port, capture)) => {
+                    self.capture = Some(ActiveCapture {
+                        port,
+                        capture,
+                        reply,
+                    });
+                    return;
+                }
+                Err(message) => error(message),
+            },
+            Request::ClosePlot { name } => match self.store.close_plot(name.as_deref()) {
+                Ok((id, plot)) => json!({"ok": true, "plot_id": id, "plot": plot}),
+                Err(e) => error(format!("{e:#}")),
+            },
+        };
+        let _ = reply.send(answer);
+    }
+
+    fn start_capture(
+        &mut self,
+        name: String,
+        secs: Option<f64>,
+        port: Option<String>,
+        now: Instant,
+    ) -> Result<(String, CornerCapture), String> {
+        if let Some(active) = &self.capture {
+            return Err(format!("corner {} is being marked", active.capture.name()));
+        }
+        let duration = match secs {
+            None => self.settings.default_capture,
+            Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
+            Some(s) => return Err(format!("--secs {s} is not between 0 and 3600")),
+        };
+        let docked: Vec<&String> = self
+            .units
+            .iter()
+            .filter(|(_, u)| u.docked)
+            .map(|(p, _)| p)
+            .collect();
+        let port = match (port, docked.as_slice()) {
+            (Some(p), _) if docked.contains(&&p) => p,
+            (Some(p), _) => return Err(format!("no unit docked on {p}")),
+            (None, [only]) => (*only).clone(),
+            (None, []) => return Err("no unit docked".to_owned()),
+            (None, _) => return Err("several units docked: name one with --port".to_owned()),
+        };
+        let capture = CornerCapture::start(name, now, duration, self.settings.filter);
+        Ok((port, capture))
+    }
+
+    fn status(&self, now: Instant) -> Value {
+        let units: Vec<Value> = self
+            .units
+            .iter()
+            .map(|(port, u)| {
+                json!({
+                    "port": port,
+                    "docked": u.docked,
+                    "vid": u.info.as_ref().and_then(|i| i.vid).map(|v| format!("{v:04x}")),
+                    "pid": u.info.as_ref().and_then(|i| i.pid).map(|v| format!("{v:04x}")),
+                    "model": u.info.as_ref().and_then(|i| i.model.clone()),
+                    "baud": u.info.as_ref().map(|i| i.baud),
+                    "sentences": u.tally.accepted,
+                    "rejects": u.tally.rejected,
+                    "undecodable": u.tally.undecodable,
+                    "implausible": u.tally.anomalies,
+                    "fix": u.fix,
+                    "routes_in_progress": u.routes.in_progress().into_iter()
+                        .map(|(id, got, of)| json!({"route": id, "sentences": got, "of": of}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let capture = self.capture.as_ref().map(|c| {
+            let (accepted, seen) = c.capture.progress();
+            json!({
+                "corner": c.capture.name(),
+                "port": c.port,
+                "fixes_accepted": accepted,
+                "fixes_seen": seen,
+                "remaining_s": c.capture.deadline().saturating_duration_since(now).as_secs_f64(),
+            })
+        });
+        let open_marks = self.store.open_marks().map(|m| m.len()).unwrap_or_default();
+        let candidates = self
+            .store
+            .candidate_ids()
+            .map(|c| c.len())
+            .unwrap_or_default();
+        json!({
+            "ok": true,
+            "units": units,
+            "capture": capture,
+            "open_marks": open_marks,
+            "plot_candidates": candidates,
+        })
+    }
+}
+
+fn fix_of(parsed: &Parsed<'_>) -> Option<Fix> {
+    let position = parsed.measured_position()?;
+    let (quality, satellites, hdop) = match &parsed.sentence {
+        Sentence::Gga(g) => (g.quality.map(|q| format!("{q:?}")), g.satellites, g.hdop),
+        _ => (None, None, None),
+    };
+    Some(Fix {
+        lat: position.lat,
+        lon: position.lon,
+        time: parsed.time().map(|t| t.to_string()),
+        quality,
+        satellites,
+        hdop,
+    })
+}

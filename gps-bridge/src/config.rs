@@ -1,0 +1,299 @@
+//! `gps-bridge.toml`: every key has a safe default; `config/gps-bridge.toml` is the annotated
+//! example and `gps-bridge --check-config` validates a file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::survey::{QualityFilter, RouteConfig};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The survey database.
+    pub database: PathBuf,
+    /// Where the control socket lives.
+    pub runtime_dir: PathBuf,
+    pub serial: SerialConfig,
+    pub nmea: NmeaConfig,
+    pub route: RouteSection,
+    pub capture: CaptureSection,
+    pub sanity: SanityConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: PathBuf::from("/var/lib/land-hall/gps-bridge/survey.db"),
+            runtime_dir: PathBuf::from("/run/land-hall"),
+            serial: SerialConfig::default(),
+            nmea: NmeaConfig::default(),
+            route: RouteSection::default(),
+            capture: CaptureSection::default(),
+            sanity: SanityConfig::default(),
+        }
+    }
+}
+
+/// `baud = 4800` fixes the speed; `baud = "auto"` hunts like gpsd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Baud {
+    Fixed(u32),
+    Hunt(HuntKeyword),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HuntKeyword {
+    Auto,
+}
+
+/// The speeds tried when hunting, in gpsd's order (the NMEA default first).
+pub const HUNT_BAUDS: [u32; 6] = [4800, 9600, 19200, 38400, 57600, 115200];
+
+impl Baud {
+    pub fn candidates(self) -> Vec<u32> {
+        match self {
+            Baud::Fixed(b) => vec![b],
+            Baud::Hunt(HuntKeyword::Auto) => HUNT_BAUDS.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SerialConfig {
+    pub baud: Baud,
+    /// Seconds without a valid sentence before hunting moves to the next speed.
+    pub hunt_timeout_s: f64,
+    /// Never write to the receiver (no probes), like gpsd's `-b`.
+    pub read_only: bool,
+    /// Seconds between scans of the port list for docked or undocked units.
+    pub scan_interval_s: f64,
+    /// USB `vid:pid` (hex) of the dock cables and receivers to open.
+    pub allow: Vec<String>,
+    /// More `vid:pid` entries added to `allow` (to keep the defaults and add one).
+    pub allow_extra: Vec<String>,
+    /// Device paths to open whenever they exist, whatever their USB ids.
+    pub ports: Vec<PathBuf>,
+}
+
+impl Default for SerialConfig {
+    fn default() -> Self {
+        SerialConfig {
+            baud: Baud::Fixed(4800),
+            hunt_timeout_s: 3.0,
+            read_only: true,
+            scan_interval_s: 2.0,
+            allow: DEFAULT_ALLOW.iter().map(|s| (*s).to_owned()).collect(),
+            allow_extra: Vec::new(),
+            ports: Vec::new(),
+        }
+    }
+}
+
+/// Garmin, Prolific PL2303, FTDI, Silicon Labs CP210x, u-blox (5/6/7/8), WCH CH340/CH341.
+pub const DEFAULT_ALLOW: [&str; 12] = [
+    "091e:0003",
+    "067b:2303",
+    "067b:aaa0",
+    "0403:6001",
+    "0403:6015",
+    "10c4:ea60",
+    "1546:01a5",
+    "1546:01a6",
+    "1546:01a7",
+    "1546:01a8",
+    "1a86:7523",
+    "1a86:5523",
+];
+
+impl SerialConfig {
+    /// The allow-list as (vid, pid) pairs.
+    pub fn allowed_ids(&self) -> anyhow::Result<Vec<(u16, u16)>> {
+        self.allow
+            .iter()
+            .chain(&self.allow_extra)
+            .map(|entry| parse_usb_id(entry))
+            .collect()
+    }
+
+    pub fn hunt_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.hunt_timeout_s)
+    }
+
+    pub fn scan_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.scan_interval_s)
+    }
+}
+
+fn parse_usb_id(entry: &str) -> anyhow::Result<(u16, u16)> {
+    let (vid, pid) = entry
+        .split_once(':')
+        .with_context(|| format!("USB id {entry:?} is not vid:pid"))?;
+    let hex = |s: &str| {
+        u16::from_str_radix(s, 16).with_context(|| format!("USB id {entry:?}: {s:?} is not hex"))
+    };
+    Ok((hex(vid)?, hex(pid)?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NmeaConfig {
+    pub accept_missing_checksum: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouteSection {
+    pub timeout_s: f64,
+}
+
+impl Default for RouteSection {
+    fn default() -> Self {
+        RouteSection { timeout_s: 120.0 }
+    }
+}
+
+impl RouteSection {
+    pub fn route_config(&self) -> RouteConfig {
+        RouteConfig {
+            timeout: Duration::from_secs_f64(self.timeout_s),
+        }
+    }
+}
+
+/// `[capture]`: the quality filter's keys, flat, plus the default duration.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureSection {
+    /// How long `mark` averages when `--secs` is not given.
+    pub default_secs: f64,
+    pub min_satellites: u32,
+    pub max_hdop: f64,
+    pub max_correction_age_s: f64,
+    pub min_fixes: u32,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        let filter = QualityFilter::default();
+        CaptureSection {
+            default_secs: 30.0,
+            min_satellites: filter.min_satellites,
+            max_hdop: filter.max_hdop,
+            max_correction_age_s: filter.max_correction_age_s,
+            min_fixes: filter.min_fixes,
+        }
+    }
+}
+
+impl CaptureSection {
+    pub fn filter(&self) -> QualityFilter {
+        QualityFilter {
+            min_satellites: self.min_satellites,
+            max_hdop: self.max_hdop,
+            max_correction_age_s: self.max_correction_age_s,
+            min_fixes: self.min_fixes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SanityConfig {
+    /// A fix farther than this from the unit's previous one is an absurd jump.
+    pub max_jump_km: f64,
+}
+
+impl Default for SanityConfig {
+    fn default() -> Self {
+        SanityConfig {
+            max_jump_km: 1000.0,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.serial.allowed_ids()?;
+        for baud in self.serial.baud.candidates() {
+            if !(300..=4_000_000).contains(&baud) {
+                bail!("serial.baud {baud} is not a serial speed");
+            }
+        }
+        let positive = [
+            ("serial.hunt_timeout_s", self.serial.hunt_timeout_s),
+            ("serial.scan_interval_s", self.serial.scan_interval_s),
+            ("route.timeout_s", self.route.timeout_s),
+            ("capture.default_secs", self.capture.default_secs),
+            ("sanity.max_jump_km", self.sanity.max_jump_km),
+        ];
+        for (key, value) in positive {
+            if !(value.is_finite() && value > 0.0 && value < 1e7) {
+                bail!("{key} must be a positive number of reasonable size, not {value}");
+            }
+        }
+        if self.capture.max_hdop <= 0.0 {
+            bail!("capture.max_hdop must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.runtime_dir.join("gps-bridge.sock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_valid_and_states_the_defaults() {
+        let example = include_str!("../../config/gps-bridge.toml");
+        assert_eq!(Config::parse(example).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(
+            Config::parse("serial.baud = \"auto\"").unwrap().serial.baud
+                == Baud::Hunt(HuntKeyword::Auto)
+        );
+        assert!(Config::parse("serial.baud = \"fast\"").is_err());
+        assert!(Config::parse("serial.allow_extra = [\"12:zz\"]").is_err());
+        assert!(Config::parse("serial.typo = 1").is_err());
+        assert!(Config::parse("route.timeout_s = -1").is_err());
+        let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();
+        assert!(
+            extra
+                .serial
+                .allowed_ids()
+                .unwrap()
+                .contains(&(0x1234, 0xabcd))
+        );
+        assert!(
+            extra
+                .serial
+                .allowed_ids()
+                .unwrap()
+                .contains(&(0x091e, 0x0003))
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! Serial devices: which ports are receivers, and one blocking reader thread per docked unit.
+//! This is the only code that touches `serialport`; what it reads goes out as [`DeviceEvent`]s.
+
+mod ports;
+mod reader;
+mod watcher;
+
+pub use ports::{PortCandidate, discover};
+pub use reader::{ReaderSettings, read_port};
+pub use watcher::watch;
+
+use serde::Serialize;
+
+use crate::nmea::Reject;
+
+/// A docked unit as the status report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitInfo {
+    pub port: String,
+    pub vid: Option<u16>,
+    pub pid: Option<u16>,
+    /// USB product string, when the port list gives one.
+    pub model: Option<String>,
+    pub baud: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// The unit sends valid sentences at this speed.
+    Docked(UnitInfo),
+    /// A checksum-valid sentence.
+    Sentence {
+        port: String,
+        raw: String,
+    },
+    Rejected {
+        port: String,
+        cause: Reject,
+    },
+    /// The port went away (EOF or error); the watcher will reopen it when it comes back.
+    Undocked {
+        port: String,
+        reason: String,
+    },
+}
+
+impl DeviceEvent {
+    pub fn port(&self) -> &str {
+        match self {
+            DeviceEvent::Docked(info) => &info.port,
+            DeviceEvent::Sentence { port, .. }
+            | DeviceEvent::Rejected { port, .. }
+            | DeviceEvent::Undocked { port, .. } => port,
+        }
+    }
+}

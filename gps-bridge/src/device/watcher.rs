@@ -1,0 +1,62 @@
+//! Notices docking and undocking: rescans the port list every few seconds (never in a tight
+//! loop) and runs one reader thread per docked unit. An unplugged unit's reader ends on EOF or
+//! a read error; the port is opened again when it reappears.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use tokio::sync::mpsc::Sender;
+
+use super::{DeviceEvent, ReaderSettings, discover, read_port};
+
+/// Watches until `stop` is set; returns after every reader has ended.
+pub fn watch(
+    allowed: Vec<(u16, u16)>,
+    configured: Vec<PathBuf>,
+    settings: ReaderSettings,
+    scan_interval: Duration,
+    events: Sender<DeviceEvent>,
+    stop: Arc<AtomicBool>,
+) {
+    let active: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut readers = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        for candidate in discover(&allowed, &configured) {
+            let newly_active = active
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(candidate.path.clone());
+            if !newly_active {
+                continue;
+            }
+            tracing::info!(port = %candidate.path, "opening receiver port");
+            let (settings, events, stop, active) = (
+                settings.clone(),
+                events.clone(),
+                stop.clone(),
+                active.clone(),
+            );
+            readers.push(thread::spawn(move || {
+                let reason = read_port(&candidate, &settings, &events, &stop);
+                tracing::info!(port = %candidate.path, %reason, "receiver port closed");
+                let _ = events.blocking_send(DeviceEvent::Undocked {
+                    port: candidate.path.clone(),
+                    reason,
+                });
+                active
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&candidate.path);
+            }));
+        }
+        readers.retain(|r: &thread::JoinHandle<()>| !r.is_finished());
+        thread::sleep(scan_interval);
+    }
+    for reader in readers {
+        let _ = reader.join();
+    }
+}

@@ -1,0 +1,327 @@
+//! `gps-bridge simulate`: a Garmin handheld on a pseudo-terminal. Each second it sends GGA, RMC,
+//! GSA, GSV, GST and PGRME for a position with a time-correlated error (a first-order
+//! Gauss-Markov process per axis, as real GNSS error wanders rather than jumps), plus the active
+//! route of plot corners as RTE with one WPL per second, cycling through them.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serialport::{SerialPort, TTYPort};
+
+/// Metres per degree of latitude.
+const METRES_PER_DEGREE: f64 = 111_320.0;
+/// Correlation time of the position error: minutes, like multipath and ionosphere.
+const ERROR_CORRELATION_S: f64 = 60.0;
+/// Where the unit stands when no route is given (Beijing).
+const DEFAULT_POSITION: (f64, f64) = (116.397_4, 39.908_7);
+
+/// A named corner, WGS84 degrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteCorner {
+    pub name: String,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// The simulated receiver: deterministic for a given seed.
+pub struct Handheld {
+    corners: Vec<RouteCorner>,
+    /// Where the unit really is.
+    lon: f64,
+    lat: f64,
+    sigma_m: f64,
+    /// Current error, metres north and east.
+    error: (f64, f64),
+    rng: StdRng,
+    /// Seconds of day of the next fix.
+    second: u32,
+    next_wpl: usize,
+}
+
+fn with_checksum(body: &str) -> String {
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{sum:02X}\r\n")
+}
+
+fn ddmm(value: f64, positive: char, negative: char, degree_digits: usize) -> String {
+    let hemisphere = if value < 0.0 { negative } else { positive };
+    let value = value.abs();
+    let degrees = value.trunc();
+    let minutes = (value - degrees) * 60.0;
+    format!(
+        "{:0width$}{:07.4},{hemisphere}",
+        degrees as u32,
+        minutes,
+        width = degree_digits
+    )
+}
+
+impl Handheld {
+    pub fn new(corners: Vec<RouteCorner>, sigma_m: f64, seed: u64) -> Self {
+        let (lon, lat) = corners.first().map_or(DEFAULT_POSITION, |c| (c.lon, c.lat));
+        let mut rng = StdRng::seed_from_u64(seed);
+        let error = (gaussian(&mut rng) * sigma_m, gaussian(&mut rng) * sigma_m);
+        Handheld {
+            corners,
+            lon,
+            lat,
+            sigma_m,
+            error,
+            rng,
+            second: 12 * 3600,
+            next_wpl: 0,
+        }
+    }
+
+    /// The sentences of one second, in a Garmin handheld's order.
+    pub fn next_second(&mut self, dt_s: f64) -> Vec<String> {
+        let phi = (-dt_s / ERROR_CORRELATION_S).exp();
+        let drive = (1.0 - phi * phi).sqrt() * self.sigma_m;
+        self.error.0 = phi * self.error.0 + drive * gaussian(&mut self.rng);
+        self.error.1 = phi * self.error.1 + drive * gaussian(&mut self.rng);
+        let lat = self.lat + self.error.0 / METRES_PER_DEGREE;
+        let lon = self.lon + self.error.1 / (METRES_PER_DEGREE * self.lat.to_radians().cos());
+        let s = self.second % 86_400;
+        self.second += 1;
+        let time = format!("{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60);
+        let (lat_f, lon_f) = (ddmm(lat, 'N', 'S', 2), ddmm(lon, 'E', 'W', 3));
+        let hdop = 0.9 + 0.2 * self.rng.random::<f64>();
+        let mut out = vec![
+            with_checksum(&format!(
+                "GPRMC,{time},A,{lat_f},{lon_f},000.0,000.0,010125,006.3,W,A"
+            )),
+            with_checksum(&format!(
+                "GPGGA,{time},{lat_f},{lon_f},1,08,{hdop:.1},52.4,M,-8.7,M,,"
+            )),
+            with_checksum("GPGSA,A,3,02,05,10,13,15,18,24,29,,,,,1.8,1.0,1.5"),
+            with_checksum("GPGSV,2,1,08,02,45,058,42,05,31,301,39,10,62,141,45,13,18,201,36"),
+            with_checksum("GPGSV,2,2,08,15,55,045,44,18,27,256,38,24,40,097,41,29,12,322,33"),
+            with_checksum(&format!(
+                "GPGST,{time},1.2,{:.1},{:.1},0.0,{:.1},{:.1},{:.1}",
+                self.sigma_m * 1.2,
+                self.sigma_m * 0.8,
+                self.sigma_m,
+                self.sigma_m,
+                self.sigma_m * 1.6
+            )),
+            with_checksum(&format!(
+                "PGRME,{:.1},M,{:.1},M,{:.1},M",
+                self.sigma_m * 2.0_f64.sqrt(),
+                self.sigma_m * 1.6,
+                self.sigma_m * 2.4
+            )),
+        ];
+        out.extend(self.route_sentences());
+        out
+    }
+
+    /// The active route as RTE (two names per sentence, as Garmins split it) and the next WPL.
+    fn route_sentences(&mut self) -> Vec<String> {
+        if self.corners.is_empty() {
+            return vec![with_checksum("GPRTE,1,1,c,")];
+        }
+        let chunks: Vec<&[RouteCorner]> = self.corners.chunks(2).collect();
+        let mut out: Vec<String> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let names: Vec<&str> = chunk.iter().map(|c| c.name.as_str()).collect();
+                with_checksum(&format!(
+                    "GPRTE,{},{},c,PLOT,{}",
+                    chunks.len(),
+                    i + 1,
+                    names.join(",")
+                ))
+            })
+            .collect();
+        let corner = &self.corners[self.next_wpl % self.corners.len()];
+        self.next_wpl += 1;
+        out.push(with_checksum(&format!(
+            "GPWPL,{},{},{}",
+            ddmm(corner.lat, 'N', 'S', 2),
+            ddmm(corner.lon, 'E', 'W', 3),
+            corner.name
+        )));
+        out
+    }
+}
+
+/// A standard normal sample (Box-Muller).
+fn gaussian(rng: &mut StdRng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Corners from a GeoJSON Polygon (exterior ring; named J1, J2, …), LineString, or Point
+/// features (named by their `name` property).
+pub fn corners_from_geojson(text: &str) -> anyhow::Result<Vec<RouteCorner>> {
+    use geojson::{GeoJson, GeometryValue};
+    let geojson: GeoJson = text.parse().context("not GeoJSON")?;
+    let features: Vec<(Option<String>, GeometryValue)> = match geojson {
+        GeoJson::Geometry(g) => vec![(None, g.value)],
+        GeoJson::Feature(f) => f.geometry.map(|g| (None, g.value)).into_iter().collect(),
+        GeoJson::FeatureCollection(fc) => fc
+            .features
+            .into_iter()
+            .filter_map(|f| {
+                let name = f
+                    .property("name")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                Some((name, f.geometry?.value))
+            })
+            .collect(),
+    };
+    let mut corners = Vec::new();
+    for (name, value) in features {
+        let positions = match value {
+            GeometryValue::Polygon { coordinates } => {
+                let mut ring = coordinates.into_iter().next().unwrap_or_default();
+                if ring.len() > 1 && ring.first() == ring.last() {
+                    ring.pop();
+                }
+                ring
+            }
+            GeometryValue::LineString { coordinates } => coordinates,
+            GeometryValue::Point { coordinates } => vec![coordinates],
+            other => bail!("unsupported geometry {}", other.type_name()),
+        };
+        for position in positions {
+            let &[lon, lat, ..] = position.as_slice() else {
+                bail!("a position needs longitude and latitude");
+            };
+            let name = match (&name, corners.len()) {
+                (Some(n), _) => n.clone(),
+                (None, i) => format!("J{}", i + 1),
+            };
+            corners.push(RouteCorner { name, lon, lat });
+        }
+    }
+    Ok(corners)
+}
+
+/// Opens a pty, prints the receiver end's path, and sends forever.
+pub fn run(route: Option<&Path>, sigma_m: f64, interval_s: f64) -> anyhow::Result<()> {
+    let valid = sigma_m.is_finite() && sigma_m >= 0.0 && interval_s > 0.0 && interval_s <= 60.0;
+    if !valid {
+        bail!("--sigma must be ≥ 0 and --interval in (0, 60]");
+    }
+    let corners = match route {
+        Some(path) => corners_from_geojson(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        None => Vec::new(),
+    };
+    let (mut master, slave) = TTYPort::pair().context("opening a pseudo-terminal")?;
+    let path = slave.name().context("the pseudo-terminal has no name")?;
+    println!("{path}");
+    std::io::stdout().flush()?;
+    // Like a handheld at 4800 8N1 (a pty moves bytes at any speed; this is what stty shows).
+    master.set_baud_rate(4800).ok();
+    let mut unit = Handheld::new(corners, sigma_m, rand::random());
+    loop {
+        for sentence in unit.next_second(interval_s) {
+            // Nobody reading yet, or the reader closed: a handheld keeps talking regardless.
+            let _ = master.write_all(sentence.as_bytes());
+        }
+        std::thread::sleep(Duration::from_secs_f64(interval_s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nmea::{Framer, FramerConfig, Sentence, decode};
+
+    fn square() -> Vec<RouteCorner> {
+        ["J1", "J2", "J3", "J4", "J5"]
+            .iter()
+            .zip([
+                (116.4, 39.9),
+                (116.4001, 39.9),
+                (116.4001, 39.9001),
+                (116.4, 39.9001),
+                (116.39995, 39.90005),
+            ])
+            .map(|(n, (lon, lat))| RouteCorner {
+                name: (*n).to_owned(),
+                lon,
+                lat,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_sentence_parses_and_the_route_is_complete_after_a_cycle() {
+        let mut unit = Handheld::new(square(), 2.0, 7);
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut assembler =
+            crate::survey::RouteAssembler::new("sim", crate::survey::RouteConfig::default());
+        let now = std::time::Instant::now();
+        let mut kinds = std::collections::BTreeSet::new();
+        for _ in 0..5 {
+            for sentence in unit.next_second(1.0) {
+                framer.push(sentence.as_bytes(), |r| {
+                    let parsed = decode(r.expect("valid checksum")).expect("decodes");
+                    kinds.insert(parsed.kind.to_owned());
+                    assembler.handle(&parsed, now);
+                });
+            }
+        }
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["GGA", "GSA", "GST", "GSV", "PGRME", "RMC", "RTE", "WPL"]
+        );
+        let Some(crate::survey::RouteEvent::Complete(plot)) = assembler.poll_event() else {
+            panic!("no route")
+        };
+        assert_eq!(plot.corners.len(), 5);
+        assert!((plot.corners[2].lat - 39.9001).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_error_is_correlated_in_time_and_has_the_asked_spread() {
+        let mut unit = Handheld::new(square(), 3.0, 11);
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut north = Vec::new();
+        for _ in 0..3000 {
+            for sentence in unit.next_second(1.0) {
+                framer.push(sentence.as_bytes(), |r| {
+                    if let Sentence::Gga(g) = decode(r.unwrap()).unwrap().sentence {
+                        north.push((g.position.unwrap().lat - 39.9) * METRES_PER_DEGREE);
+                    }
+                });
+            }
+        }
+        let n = north.len() as f64;
+        let mean = north.iter().sum::<f64>() / n;
+        let var = north.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        let lag1 = north
+            .windows(2)
+            .map(|w| (w[0] - mean) * (w[1] - mean))
+            .sum::<f64>()
+            / (n - 1.0);
+        // White noise would have lag-1 correlation ≈ 0; this process has exp(-1/60) ≈ 0.98.
+        assert!(lag1 / var > 0.9, "lag-1 correlation {}", lag1 / var);
+        // 3000 s is 50 correlation times: the spread is near 3 m, not exact.
+        assert!((1.5..4.5).contains(&var.sqrt()), "sigma {}", var.sqrt());
+    }
+
+    #[test]
+    fn geojson_polygons_and_points_become_corners() {
+        let polygon = r#"{"type":"Polygon","coordinates":[[[116.4,39.9],[116.401,39.9],[116.401,39.901],[116.4,39.9]]]}"#;
+        let corners = corners_from_geojson(polygon).unwrap();
+        assert_eq!(corners.len(), 3);
+        assert_eq!((corners[1].name.as_str(), corners[1].lon), ("J2", 116.401));
+        let points = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"name":"NW"},"geometry":{"type":"Point","coordinates":[116.4,39.901]}}]}"#;
+        assert_eq!(corners_from_geojson(points).unwrap()[0].name, "NW");
+        assert!(corners_from_geojson("{}").is_err());
+    }
+}
