@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use egov_sim::server::Options;
+use protocol::client::Method;
 
 const PAGE: u32 = 1_000;
 /// Pages read per measured iteration.
@@ -63,6 +64,23 @@ fn feed_paging(c: &mut Criterion) {
                     // Wrap around at the end so every iteration reads full pages.
                     cursor = if page.has_more { page.next_after } else { 0 };
                     assert!(!page.changes.is_empty());
+                }
+            })
+        })
+    });
+    // The same pages as raw bytes, without decoding: how much of the time is the server
+    // and the transport, and how much the client's JSON decoding.
+    let mut cursor = 0u64;
+    group.bench_function("page_1000_bytes_only", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for _ in 0..PAGES_PER_ITER {
+                    let path = format!("api/v1/cases/changes?after={cursor}&limit={PAGE}");
+                    let none: Option<&()> = None;
+                    let (status, body) = client.raw(Method::GET, &path, none).await.unwrap();
+                    assert_eq!(status, 200);
+                    cursor = (cursor + u64::from(PAGE)) % (case_count() - u64::from(PAGE));
+                    assert!(body.len() > 1000);
                 }
             })
         })

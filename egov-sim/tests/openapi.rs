@@ -32,6 +32,12 @@ fn every_documented_route_is_served_and_every_served_route_is_documented() {
     let documented = documented_routes();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not in docs/api.yaml: {undocumented:?}");
-    assert!(unserved.is_empty(), "in docs/api.yaml but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not in docs/api.yaml: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "in docs/api.yaml but not served: {unserved:?}"
+    );
 }
