@@ -56,11 +56,13 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field's text ("" when absent).
+    #[inline]
     pub fn text(&mut self) -> &'a str {
         ascii(self.bytes())
     }
 
     /// The next field's bytes (empty when absent).
+    #[inline]
     pub fn bytes(&mut self) -> &'a [u8] {
         self.number = self.number.saturating_add(1);
         match self.rest {
@@ -98,6 +100,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A decimal number. Split and parsed in one pass: numbers are most of a sentence.
+    #[inline]
     pub fn f64(&mut self) -> Result<Option<f64>, FieldError> {
         self.number = self.number.saturating_add(1);
         let Some(rest) = self.rest else {
@@ -109,6 +112,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An unsigned integer of up to 9 digits. Split and parsed in one pass.
+    #[inline]
     pub fn u32(&mut self) -> Result<Option<u32>, FieldError> {
         self.number = self.number.saturating_add(1);
         let Some(rest) = self.rest else {
@@ -134,7 +138,19 @@ impl<'a> Fields<'a> {
         Ok((len > 0).then_some(value))
     }
 
+    /// An unsigned integer that fits 16 bits (satellite angles and signal strengths).
+    #[inline]
+    pub fn u16(&mut self) -> Result<Option<u16>, FieldError> {
+        match self.u32()? {
+            Some(v) => u16::try_from(v)
+                .map(Some)
+                .map_err(|_| self.error(Problem::OutOfRange)),
+            None => Ok(None),
+        }
+    }
+
     /// A single character (its first byte; "" gives `None`).
+    #[inline]
     pub fn char(&mut self) -> Option<u8> {
         self.bytes().first().copied()
     }
@@ -290,42 +306,46 @@ const POW10: [f64; 16] = [
 /// power of ten are exact in f64, and one IEEE division rounds once. Longer numbers fall back to
 /// `str::parse`. Exponents, "inf" and "NaN" are not NMEA and are rejected.
 fn decimal_field(bytes: &[u8]) -> (Result<Option<f64>, ()>, usize) {
-    let len = bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len());
-    let field = &bytes[..len];
-    let (negative, digits) = match field.first() {
-        None => return (Ok(None), 0),
-        Some(b'-') => (true, &field[1..]),
-        Some(b'+') => (false, &field[1..]),
-        Some(_) => (false, field),
+    let (negative, start) = match bytes.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
     };
     let mut mantissa: u64 = 0;
-    let mut significant = 0usize;
-    let mut fraction_digits: Option<usize> = None;
-    let mut any_digit = false;
-    for &b in digits {
+    let mut digits = 0usize;
+    // Digits before the first non-zero one do not count against f64's 15 exact digits.
+    let mut leading_zeros = 0usize;
+    let mut point: Option<usize> = None;
+    let mut malformed = false;
+    let mut len = bytes.len();
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
         match b {
             b'0'..=b'9' => {
-                any_digit = true;
+                if mantissa == 0 && b == b'0' {
+                    leading_zeros += 1;
+                }
                 mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-                if mantissa != 0 {
-                    significant += 1;
-                }
-                if let Some(n) = fraction_digits.as_mut() {
-                    *n += 1;
-                }
+                digits += 1;
             }
-            b'.' if fraction_digits.is_none() => fraction_digits = Some(0),
-            _ => return (Err(()), len),
+            b'.' if point.is_none() => point = Some(digits),
+            b',' => {
+                len = i;
+                break;
+            }
+            _ => malformed = true,
         }
     }
-    if !any_digit {
+    if len == 0 {
+        return (Ok(None), 0);
+    }
+    if malformed || digits == 0 {
         return (Err(()), len);
     }
-    let scale = fraction_digits.unwrap_or(0);
-    let magnitude = if significant <= 15 && scale < POW10.len() {
+    let scale = point.map_or(0, |p| digits - p);
+    let magnitude = if digits - leading_zeros <= 15 && scale < POW10.len() {
         mantissa as f64 / POW10[scale]
     } else {
-        match ascii(digits).parse::<f64>() {
+        match ascii(&bytes[start..len]).parse::<f64>() {
             Ok(v) => v,
             Err(_) => return (Err(()), len),
         }

@@ -126,26 +126,26 @@ fn is_line_end(b: u8) -> bool {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `word` is below `n` (exact for `n <= 128`).
-fn any_below(word: u64, n: u8) -> bool {
-    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS != 0
+/// Whether `word` may hold a byte that is not an ordinary sentence character: one below 0x25
+/// (controls, line ends, and the leaders `!` and `$`, along with the rare space, `"` and `#`)
+/// or above 0x7e. Never false when such a byte is there; sometimes true when not (then the
+/// bytes are looked at one by one). Borrows and carries between lanes only add false alarms.
+fn maybe_special(word: u64) -> bool {
+    (word.wrapping_sub(ONES * 0x25) | word | word.wrapping_add(ONES)) & HIGH_BITS != 0
 }
 
-fn any_equal(word: u64, b: u8) -> bool {
-    any_below(word ^ (ONES * u64::from(b)), 1)
+fn is_ordinary(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && !is_leader(b)
 }
 
-/// Whether any byte of `word` is not an ordinary sentence character.
-fn any_special(word: u64) -> bool {
-    word & HIGH_BITS != 0
-        || any_below(word, 0x20)
-        || any_equal(word, 0x7f)
-        || any_equal(word, b'$')
-        || any_equal(word, b'!')
-}
-
-fn fold_xor(word: u64) -> u8 {
-    word.to_le_bytes().iter().fold(0, |acc, b| acc ^ b)
+fn classify(b: u8, i: usize) -> Stop {
+    if is_line_end(b) {
+        Stop::LineEnd(i)
+    } else if is_leader(b) {
+        Stop::Leader(i)
+    } else {
+        Stop::Binary(i)
+    }
 }
 
 /// First byte in `bytes` that is not an ordinary sentence character, and the XOR of the bytes
@@ -153,31 +153,31 @@ fn fold_xor(word: u64) -> u8 {
 /// this scan is most of the framer's work.
 fn scan(bytes: &[u8]) -> (Stop, u8) {
     let mut xor = 0u64;
-    let mut checked = 0;
-    for chunk in bytes.chunks_exact(8) {
+    let mut words = bytes.chunks_exact(8);
+    for (w, chunk) in words.by_ref().enumerate() {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if any_special(word) {
-            break;
+        if maybe_special(word)
+            && let Some(j) = chunk.iter().position(|&b| !is_ordinary(b))
+        {
+            let partial = chunk[..j].iter().fold(fold_xor(xor), |acc, b| acc ^ b);
+            return (classify(chunk[j], w * 8 + j), partial);
         }
         xor ^= word;
-        checked += 8;
     }
     let mut xor = fold_xor(xor);
-    for (i, &b) in bytes.iter().enumerate().skip(checked) {
-        if (0x20..0x7f).contains(&b) && !is_leader(b) {
-            xor ^= b;
-            continue;
+    let tail = words.remainder();
+    let base = bytes.len() - tail.len();
+    for (i, &b) in tail.iter().enumerate() {
+        if !is_ordinary(b) {
+            return (classify(b, base + i), xor);
         }
-        let stop = if is_line_end(b) {
-            Stop::LineEnd(i)
-        } else if is_leader(b) {
-            Stop::Leader(i)
-        } else {
-            Stop::Binary(i)
-        };
-        return (stop, xor);
+        xor ^= b;
     }
     (Stop::End, xor)
+}
+
+fn fold_xor(word: u64) -> u8 {
+    word.to_le_bytes().iter().fold(0, |acc, b| acc ^ b)
 }
 
 fn hex_value(b: u8) -> Option<u8> {

@@ -129,9 +129,12 @@ impl Gsa {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SatelliteInView {
     pub prn: u16,
-    pub elevation: Option<u32>,
-    pub azimuth: Option<u32>,
-    pub snr: Option<u32>,
+    /// Degrees.
+    pub elevation: Option<u16>,
+    /// Degrees from true north.
+    pub azimuth: Option<u16>,
+    /// dB-Hz.
+    pub snr: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -335,14 +338,18 @@ impl std::fmt::Display for DecodeError {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Parsed<'a> {
     pub line: Line<'a>,
-    /// Talker (`GP`, `GN`, ...) or, for proprietary sentences, `P` plus the maker (`PGRM`).
-    pub talker: &'a str,
+    talker: &'a [u8],
     /// Sentence type: the formatter (`GGA`) or the full proprietary address (`PGRME`).
     pub kind: &'a str,
     pub sentence: Sentence<'a>,
 }
 
 impl<'a> Parsed<'a> {
+    /// Talker (`GP`, `GN`, ...) or, for proprietary sentences, `P` plus the maker (`PGRM`).
+    pub fn talker(&self) -> &'a str {
+        ascii(self.talker)
+    }
+
     /// The position the sentence reports, whether or not the receiver calls it valid.
     pub fn position(&self) -> Option<LatLon> {
         match &self.sentence {
@@ -394,7 +401,7 @@ pub fn decode(line: Line<'_>) -> Result<Parsed<'_>, DecodeError> {
     let Some((name, decode_fields)) = decoder_for(kind) else {
         return Ok(Parsed {
             line,
-            talker: ascii(talker),
+            talker,
             kind: ascii(kind),
             sentence: Sentence::Other,
         });
@@ -402,7 +409,7 @@ pub fn decode(line: Line<'_>) -> Result<Parsed<'_>, DecodeError> {
     let sentence = decode_fields(&mut fields).map_err(|error| DecodeError { kind: name, error })?;
     Ok(Parsed {
         line,
-        talker: ascii(talker),
+        talker,
         kind: name,
         sentence,
     })
@@ -540,9 +547,9 @@ fn gsv<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let mut satellite_count = 0u8;
     for _ in 0..4 {
         let prn = f.u32()?;
-        let elevation = f.u32()?;
-        let azimuth = f.u32()?;
-        let snr = f.u32()?;
+        let elevation = f.u16()?;
+        let azimuth = f.u16()?;
+        let snr = f.u16()?;
         if let Some(prn) = prn {
             satellites[usize::from(satellite_count)] = SatelliteInView {
                 prn: prn.min(u32::from(u16::MAX)) as u16,

@@ -137,7 +137,7 @@ fn long_lines_are_bounded() {
 #[test]
 fn gga_decodes_and_quality_6_and_8_are_not_measured() {
     let p = parsed(GGA);
-    assert_eq!((p.talker, p.kind), ("GP", "GGA"));
+    assert_eq!((p.talker(), p.kind), ("GP", "GGA"));
     let Sentence::Gga(gga) = p.sentence else {
         panic!("not GGA")
     };
@@ -160,7 +160,7 @@ fn any_talker_decodes() {
         let raw =
             format!("${talker}RMC,081836,A,3751.65,S,14507.36,E,000.0,360.0,130998,011.3,E*62");
         let p = parsed(&raw);
-        assert_eq!((p.talker, p.kind), (talker, "RMC"));
+        assert_eq!((p.talker(), p.kind), (talker, "RMC"));
         let Sentence::Rmc(rmc) = p.sentence else {
             panic!("not RMC")
         };
