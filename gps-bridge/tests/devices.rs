@@ -33,21 +33,29 @@ struct Running {
     thread: Option<thread::JoinHandle<()>>,
 }
 
+/// A bridge that opens the symlinks `links` in `dir` (no USB ports).
+fn config(dir: &Path, baud: Baud, links: &[&str]) -> Config {
+    Config {
+        database: dir.join("survey.db"),
+        runtime_dir: dir.join("run"),
+        serial: gps_bridge::config::SerialConfig {
+            baud,
+            hunt_timeout_s: 0.4,
+            scan_interval_s: 0.1,
+            ports: links.iter().map(|l| dir.join(l)).collect(),
+            allow: Vec::new(),
+            ..Default::default()
+        },
+        ..Config::default()
+    }
+}
+
 impl Running {
     fn start(dir: &Path, baud: Baud) -> Self {
-        let config = Config {
-            database: dir.join("survey.db"),
-            runtime_dir: dir.join("run"),
-            serial: gps_bridge::config::SerialConfig {
-                baud,
-                hunt_timeout_s: 0.4,
-                scan_interval_s: 0.1,
-                ports: vec![dir.join("gps0")],
-                allow: Vec::new(),
-                ..Default::default()
-            },
-            ..Config::default()
-        };
+        Self::start_with(config(dir, baud, &["gps0"]))
+    }
+
+    fn start_with(config: Config) -> Self {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let cfg = config.clone();
         let thread = thread::spawn(move || {
@@ -282,4 +290,34 @@ fn wrong_baud_start_is_hunted_to_the_units_speed() {
         unit(&status)["rejects"].as_object().unwrap().is_empty(),
         "{status}"
     );
+}
+
+#[test]
+fn several_units_are_read_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _s1) = dock(&dir.path().join("gps0"));
+    let (mut second, _s2) = dock(&dir.path().join("gps1"));
+    let bridge = Running::start_with(config(dir.path(), Baud::Fixed(4800), &["gps0", "gps1"]));
+    for s in 0..2 {
+        first.write_all(gga(s).as_bytes()).unwrap();
+        second.write_all(gga(s).as_bytes()).unwrap();
+    }
+    let status = bridge.wait_for(
+        |s| {
+            s["units"].as_array().is_some_and(|units| {
+                units.len() == 2 && units.iter().all(|u| u["sentences"].as_u64() >= Some(2))
+            })
+        },
+        "two units",
+    );
+    assert_eq!(
+        status["units"][1]["port"],
+        dir.path().join("gps1").to_str().unwrap()
+    );
+    let reply = bridge.request(&Request::Mark {
+        name: "J1".to_owned(),
+        secs: Some(0.1),
+        port: None,
+    });
+    assert_eq!(reply["error"], "several units docked: name one with --port");
 }
