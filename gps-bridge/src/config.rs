@@ -69,8 +69,6 @@ pub struct SerialConfig {
     pub baud: Baud,
     /// Seconds without a valid sentence before hunting moves to the next speed.
     pub hunt_timeout_s: f64,
-    /// Never write to the receiver (no probes), like gpsd's `-b`.
-    pub read_only: bool,
     /// Seconds between scans of the port list for docked or undocked units.
     pub scan_interval_s: f64,
     /// USB `vid:pid` (hex) of the dock cables and receivers to open.
@@ -86,7 +84,6 @@ impl Default for SerialConfig {
         SerialConfig {
             baud: Baud::Fixed(4800),
             hunt_timeout_s: 3.0,
-            read_only: true,
             scan_interval_s: 2.0,
             allow: DEFAULT_ALLOW.iter().map(|s| (*s).to_owned()).collect(),
             allow_extra: Vec::new(),
