@@ -361,3 +361,104 @@ fn fix_of(parsed: &Parsed<'_>) -> Option<Fix> {
         hdop,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentence(body: &str) -> DeviceEvent {
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        DeviceEvent::Sentence {
+            port: "/dev/ttyUSB0".to_owned(),
+            raw: format!("${body}*{sum:02X}"),
+        }
+    }
+
+    fn bridge(dir: &std::path::Path) -> Bridge {
+        let store = SurveyStore::open(&dir.join("survey.db")).unwrap();
+        Bridge::new(BridgeSettings::from_config(&Config::default()), store)
+    }
+
+    fn status(bridge: &mut Bridge) -> Value {
+        let (tx, mut rx) = oneshot::channel();
+        bridge.handle_request(Request::Status, tx, Instant::now());
+        rx.try_recv().unwrap()
+    }
+
+    #[test]
+    fn implausible_fixes_are_counted_and_a_cut_route_is_recorded_on_undock() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        let now = Instant::now();
+        for body in [
+            "GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,",
+            "GPGGA,115900,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,",
+            "GPGGA,120002,3352.0000,S,15112.0000,E,1,08,0.9,50,M,0,M,,",
+            "GPGGA,120003,9954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,",
+            "GPRTE,2,1,c,PLOT7,C1,C2",
+            "GPWPL,3954.0000,N,11624.0000,E,C1",
+        ] {
+            b.handle_device(sentence(body), now);
+        }
+        b.handle_device(
+            DeviceEvent::Rejected {
+                port: "/dev/ttyUSB0".to_owned(),
+                cause: crate::nmea::Reject::BadChecksum,
+            },
+            now,
+        );
+        let s = status(&mut b);
+        let unit = &s["units"][0];
+        assert_eq!(unit["sentences"], 6);
+        assert_eq!(unit["implausible"]["time_backwards"], 1);
+        assert_eq!(unit["implausible"]["position_jump"], 1);
+        assert_eq!(unit["undecodable"]["GGA"], 1);
+        assert_eq!(unit["rejects"]["bad_checksum"], 1);
+        assert_eq!(unit["routes_in_progress"][0]["route"], "PLOT7");
+        // The unit is swapped in the middle of its route.
+        b.handle_device(
+            DeviceEvent::Undocked {
+                port: "/dev/ttyUSB0".to_owned(),
+                reason: "end of file".to_owned(),
+            },
+            now,
+        );
+        let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
+        assert_eq!(store.incomplete_route_count().unwrap(), 1);
+        assert_eq!(status(&mut b)["units"][0]["docked"], false);
+    }
+
+    #[test]
+    fn mark_replies_when_the_capture_is_due_and_refuses_without_a_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        let t0 = Instant::now();
+        let mark = || Request::Mark {
+            name: "J1".to_owned(),
+            secs: Some(5.0),
+            port: None,
+        };
+        let (tx, mut rx) = oneshot::channel();
+        b.handle_request(mark(), tx, t0);
+        assert_eq!(rx.try_recv().unwrap()["error"], "no unit docked");
+        b.handle_device(
+            sentence("GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,"),
+            t0,
+        );
+        let (tx, mut rx) = oneshot::channel();
+        b.handle_request(mark(), tx, t0);
+        for s in 1..=4 {
+            let body =
+                format!("GPGGA,1200{s:02},3954.0000,N,11624.0000,E,2,09,0.8,50,M,0,M,3.0,0001");
+            b.handle_device(sentence(&body), t0);
+        }
+        b.handle_tick(t0 + Duration::from_secs(4));
+        assert!(rx.try_recv().is_err(), "not due yet");
+        assert_eq!(status(&mut b)["capture"]["fixes_accepted"], 4);
+        b.handle_tick(t0 + Duration::from_secs(5));
+        let reply = rx.try_recv().unwrap();
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert_eq!(reply["corner"]["fixes"], 4);
+        assert_eq!(status(&mut b)["open_marks"], 1);
+    }
+}
