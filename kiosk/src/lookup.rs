@@ -34,21 +34,26 @@ fn normalise_case_no(input: &str) -> String {
     input.trim().to_ascii_uppercase()
 }
 
+/// Times of recent failed lookups, of one case number or of the whole kiosk.
 fn failure_times(
     conn: &Connection,
     case_no: Option<&str>,
     since: i64,
     limit: &Limit,
 ) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at FROM lookup_failures
-         WHERE (?1 IS NULL OR case_no = ?1) AND at > ?2 ORDER BY at DESC LIMIT ?3",
-    )?;
-    let times = stmt
-        .query_map(params![case_no, since, limit.max_failures as i64], |r| {
-            r.get(0)
-        })?
-        .collect::<Result<Vec<i64>, _>>()?;
+    let max = limit.max_failures as i64;
+    let times = match case_no {
+        Some(case_no) => conn
+            .prepare_cached(
+                "SELECT at FROM lookup_failures WHERE case_no = ?1 AND at > ?2 ORDER BY at DESC LIMIT ?3",
+            )?
+            .query_map(params![case_no, since, max], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?,
+        None => conn
+            .prepare_cached("SELECT at FROM lookup_failures WHERE at > ?1 ORDER BY at DESC LIMIT ?2")?
+            .query_map(params![since, max], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?,
+    };
     Ok(times)
 }
 
@@ -59,46 +64,68 @@ fn hall_salt(conn: &Connection) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// What the reads of a lookup decided, before anything is written or logged.
+enum Checked {
+    Locked(i64),
+    NotReady,
+    Match(Box<CaseView>, Freshness, bool),
+    NoMatch(Vec<i64>),
+}
+
+/// The reads of one lookup.
+fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Result<Checked> {
+    let at = unix(now);
+    let per_case = failure_times(conn, Some(case_no), at - PER_CASE.window_s, &PER_CASE)?;
+    let per_kiosk = failure_times(conn, None, at - PER_KIOSK.window_s, &PER_KIOSK)?;
+    let locked = [
+        PER_CASE.locked_until(&per_case, at),
+        PER_KIOSK.locked_until(&per_kiosk, at),
+    ];
+    if let Some(until) = locked.into_iter().flatten().max() {
+        return Ok(Checked::Locked(until));
+    }
+    let Some(salt) = hall_salt(conn)? else {
+        return Ok(Checked::NotReady);
+    };
+    let candidate = lookup_digest(&salt, case_no, code);
+    let stored = if case_no.len() <= 64 && code.len() <= 32 {
+        cases::get(conn, case_no, now)?
+    } else {
+        None
+    };
+    Ok(match stored {
+        Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => Checked::Match(
+            Box::new(stored.view),
+            cases::freshness(conn, now)?,
+            !per_case.is_empty(),
+        ),
+        _ => Checked::NoMatch(per_case),
+    })
+}
+
 impl Mirror {
     /// Looks a case up, throttled: see [`crate::throttle`].
     pub fn lookup(&self, case_no: &str, code: &str, now: DateTime<Utc>) -> Result<Lookup> {
         let case_no = normalise_case_no(case_no);
-        let code = code.trim();
         let conn = self.conn();
         let at = unix(now);
-        let per_case = failure_times(conn, Some(&case_no), at - PER_CASE.window_s, &PER_CASE)?;
-        let per_kiosk = failure_times(conn, None, at - PER_KIOSK.window_s, &PER_KIOSK)?;
-        let locked = [
-            PER_CASE.locked_until(&per_case, at),
-            PER_KIOSK.locked_until(&per_kiosk, at),
-        ];
-        if let Some(until) = locked.into_iter().flatten().max() {
-            tracing::info!(case_no, outcome = "cooling_down", "case lookup");
-            return Ok(Lookup::CoolingDown {
-                until: from_unix(until),
-            });
-        }
-        let Some(salt) = hall_salt(conn)? else {
-            return Ok(Lookup::NotReady);
-        };
-        let candidate = lookup_digest(&salt, &case_no, code);
-        let stored = if case_no.len() <= 64 && code.len() <= 32 {
-            cases::get(conn, &case_no, now)?
-        } else {
-            None
-        };
-        match stored {
-            Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => {
-                if !per_case.is_empty() {
+        let checked = self.read_snapshot(|conn| check(conn, &case_no, code.trim(), now))?;
+        match checked {
+            Checked::Locked(until) => {
+                tracing::info!(case_no, outcome = "cooling_down", "case lookup");
+                Ok(Lookup::CoolingDown {
+                    until: from_unix(until),
+                })
+            }
+            Checked::NotReady => Ok(Lookup::NotReady),
+            Checked::Match(case, freshness, had_failures) => {
+                if had_failures {
                     conn.execute("DELETE FROM lookup_failures WHERE case_no = ?1", [&case_no])?;
                 }
                 tracing::info!(case_no, outcome = "found", "case lookup");
-                Ok(Lookup::Found {
-                    case: Box::new(stored.view),
-                    freshness: cases::freshness(conn, now)?,
-                })
+                Ok(Lookup::Found { case, freshness })
             }
-            _ => {
+            Checked::NoMatch(mut tried) => {
                 conn.execute(
                     "INSERT INTO lookup_failures (case_no, at) VALUES (?1, ?2)",
                     params![case_no, at],
@@ -108,7 +135,6 @@ impl Mirror {
                     [at - PER_CASE.window_s.max(PER_KIOSK.window_s)],
                 )?;
                 tracing::info!(case_no, outcome = "no_match", "case lookup");
-                let mut tried = per_case;
                 tried.push(at);
                 Ok(Lookup::NoMatch {
                     attempts_left: PER_CASE.remaining(&tried, at),

@@ -126,11 +126,9 @@ impl Freshness {
 }
 
 pub fn freshness(conn: &Connection, now: DateTime<Utc>) -> Result<Freshness> {
-    let (cursor, caught_up): (u64, Option<i64>) = conn.query_row(
-        "SELECT cursor, caught_up_at FROM case_sync WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (cursor, caught_up): (u64, Option<i64>) = conn
+        .prepare_cached("SELECT cursor, caught_up_at FROM case_sync WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let caught_up_at = caught_up.map(from_unix);
     Ok(Freshness {
         caught_up_at,

@@ -1,0 +1,168 @@
+//! Case sync throughput, each figure with its ratio to a plain bulk insert of the same rows
+//! into the same schema, measured in the same run:
+//!
+//! * initial sync of a hall's cases from egov-sim over loopback (HTTP, JSON, apply, commits
+//!   per page), through the real [`CaseSync`];
+//! * steady apply: pages of updates to cases already in a full mirror, through the real
+//!   [`kiosk::mirror::cases::apply_page`].
+//!
+//! `cargo bench -p kiosk --bench sync`. egov-sim's database is seeded once into
+//! `target/bench-data/` and reused; `LAND_HALL_BENCH_HALL_CASES` (default 500,000) sets how
+//! many cases the kiosk's hall gets (the hall has 30 % of the province's cases).
+
+#[path = "common.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Parser;
+use kiosk::mirror::Mirror;
+use kiosk::mirror::cases::{INSERT, write_case};
+use kiosk::sync::cases::CaseSync;
+use protocol::cases::{Change, ChangesPage};
+use protocol::client::Client;
+
+const HALL: &str = "hn-czs-gyx";
+const PAGE: u32 = 5_000;
+
+fn main() {
+    let hall_cases: u64 = std::env::var("LAND_HALL_BENCH_HALL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500_000);
+    let seeded = hall_cases * 10 / 3 + 1_000;
+    let data =
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-data"))
+            .join(format!("kiosk-egov-{seeded}"));
+    eprintln!(
+        "egov-sim with {seeded} cases in {} (seeded on first run; minutes)",
+        data.display()
+    );
+    let options = egov_sim::server::Options::parse_from([
+        "egov-sim",
+        "--cases",
+        &seeded.to_string(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let state = egov_sim::server::prepare(&options).expect("the bench database opens");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        axum::serve(listener, egov_sim::http::router(state)).await
+    });
+    let client = Client::with_token(&url, Some("demo-device-token")).unwrap();
+    let scratch = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
+
+    // Initial sync through the real path.
+    let synced = scratch.path().join("synced.db");
+    let sync = CaseSync::new(client.clone(), &synced, HALL, PAGE);
+    let started = Instant::now();
+    let report = runtime.block_on(sync.run_once()).unwrap();
+    let sync_time = started.elapsed();
+    let rows = report.upserts as f64;
+
+    // The same rows, fetched again (not timed) and bulk-inserted in one transaction.
+    let mut bulk_mirror = Mirror::open(&scratch.path().join("bulk.db")).unwrap();
+    let tx = bulk_mirror.conn_mut().transaction().unwrap();
+    let mut bulk_time = Duration::ZERO;
+    let mut bulk_rows = 0usize;
+    let mut cursor = 0;
+    let mut pages = Vec::new();
+    loop {
+        let page = runtime
+            .block_on(client.case_changes(Some(HALL), cursor, PAGE))
+            .unwrap();
+        let started = Instant::now();
+        for change in &page.changes {
+            if let Change::Upsert { seq, case } = change {
+                write_case(&tx, INSERT, *seq, case).unwrap();
+                bulk_rows += 1;
+            }
+        }
+        bulk_time += started.elapsed();
+        cursor = page.next_after;
+        let more = page.has_more;
+        // Keep the first 100,000 rows for the steady-apply run.
+        if pages.len() * (PAGE as usize) < 100_000 {
+            pages.push(page);
+        }
+        if !more {
+            break;
+        }
+    }
+    let started = Instant::now();
+    tx.commit().unwrap();
+    bulk_time += started.elapsed();
+    assert_eq!(
+        bulk_rows, report.upserts,
+        "the baseline inserts the same rows"
+    );
+    let bulk_rate = bulk_rows as f64 / bulk_time.as_secs_f64();
+
+    // Steady apply: the same cases changed again (later seq, moved on), into the full mirror.
+    let mut mirror = Mirror::open(&synced).unwrap();
+    let mut seq = report.cursor;
+    let steady_pages: Vec<ChangesPage> = pages
+        .into_iter()
+        .map(|page| {
+            let changes = page
+                .changes
+                .into_iter()
+                .map(|change| match change {
+                    Change::Upsert { case, .. } => {
+                        let mut case = case;
+                        case.updated_at += chrono::Duration::hours(1);
+                        seq += 1;
+                        Change::Upsert { seq, case }
+                    }
+                    delete => delete,
+                })
+                .collect();
+            ChangesPage {
+                changes,
+                next_after: seq,
+                has_more: true,
+            }
+        })
+        .collect();
+    let steady_rows: usize = steady_pages.iter().map(|p| p.changes.len()).sum();
+    let now = Utc::now();
+    let started = Instant::now();
+    for page in &steady_pages {
+        mirror.apply_page(page, now).unwrap();
+    }
+    let steady_time = started.elapsed();
+    let steady_rate = steady_rows as f64 / steady_time.as_secs_f64();
+
+    let sync_rate = rows / sync_time.as_secs_f64();
+    println!(
+        "rows: {} cases of hall {HALL}, pages of {PAGE}",
+        report.upserts
+    );
+    println!(
+        "plain bulk insert (one transaction, same rows, same schema): {:.0} rows/s ({:.2} s)",
+        bulk_rate,
+        bulk_time.as_secs_f64()
+    );
+    println!(
+        "initial sync over loopback: {:.0} rows/s ({:.2} s) = {:.2}x bulk insert",
+        sync_rate,
+        sync_time.as_secs_f64(),
+        sync_rate / bulk_rate
+    );
+    println!(
+        "steady apply (updates into the full mirror, {steady_rows} rows): {:.0} rows/s = {:.2}x bulk insert",
+        steady_rate,
+        steady_rate / bulk_rate
+    );
+    runtime.shutdown_background();
+}
