@@ -4,7 +4,6 @@
 //!
 //! `cargo bench -p kiosk --bench lookup`; `LAND_HALL_BENCH_LOOKUP_CASES` changes the size.
 
-#[path = "common.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

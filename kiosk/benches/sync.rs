@@ -10,9 +10,6 @@
 //! `target/bench-data/` and reused; `LAND_HALL_BENCH_HALL_CASES` (default 500,000) sets how
 //! many cases the kiosk's hall gets (the hall has 30 % of the province's cases).
 
-#[path = "common.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
