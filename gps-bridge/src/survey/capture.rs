@@ -36,6 +36,8 @@ impl Default for QualityFilter {
 
 /// Fixes kept per corner: an hour at 1 Hz.
 const MAX_FIXES: usize = 3600;
+/// Sentences kept per corner (fixes and error estimates).
+const MAX_RAW: usize = 4 * MAX_FIXES;
 /// Metres per degree of latitude (and of longitude at the equator), WGS84 mean.
 const METRES_PER_DEGREE: f64 = 111_320.0;
 
@@ -95,7 +97,7 @@ impl CornerCapture {
     }
 
     pub fn handle(&mut self, parsed: &Parsed<'_>) {
-        if self.fixes.len() >= MAX_FIXES {
+        if self.fixes.len() >= MAX_FIXES || self.raw.len() >= MAX_RAW {
             return;
         }
         let sigma = match &parsed.sentence {
