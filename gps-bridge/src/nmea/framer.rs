@@ -423,3 +423,29 @@ fn finish(
         payload: &line[1..without_sum.len()],
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_word_test_never_misses_a_special_byte() {
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = [b'A'; 8];
+                bytes[lane] = b;
+                let word = u64::from_le_bytes(bytes);
+                if !is_ordinary(b) {
+                    assert!(maybe_special(word), "byte {b:#04x} in lane {lane}");
+                }
+                let (stop, _) = scan(&bytes);
+                let expected = (!is_ordinary(b)).then_some(lane);
+                let found = match stop {
+                    Stop::LineEnd(i) | Stop::Leader(i) | Stop::Binary(i) => Some(i),
+                    Stop::End => None,
+                };
+                assert_eq!(found, expected, "byte {b:#04x} in lane {lane}");
+            }
+        }
+    }
+}
