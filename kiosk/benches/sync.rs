@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use clap::Parser;
 use kiosk::mirror::Mirror;
-use kiosk::mirror::cases::{INSERT, write_case};
-use kiosk::sync::cases::CaseSync;
-use protocol::cases::{Change, ChangesPage};
+use kiosk::mirror::cases::{FeedPage, INSERT, write_case};
+use kiosk::sync::cases::{CaseSync, fetch_page};
 use protocol::client::Client;
 
 const HALL: &str = "hn-czs-gyx";
@@ -67,21 +66,22 @@ fn main() {
     let sync_time = started.elapsed();
     let rows = report.upserts as f64;
 
-    // The same rows, fetched again (not timed) and bulk-inserted in one transaction.
+    // The same rows, fetched and parsed again (not timed) and bulk-inserted in one
+    // transaction: the SQLite work alone.
     let mut bulk_mirror = Mirror::open(&scratch.path().join("bulk.db")).unwrap();
     let tx = bulk_mirror.conn_mut().transaction().unwrap();
     let mut bulk_time = Duration::ZERO;
     let mut bulk_rows = 0usize;
     let mut cursor = 0;
-    let mut pages = Vec::new();
+    let mut pages: Vec<FeedPage> = Vec::new();
     loop {
         let page = runtime
-            .block_on(client.case_changes(Some(HALL), cursor, PAGE))
+            .block_on(fetch_page(&client, HALL, cursor, PAGE))
             .unwrap();
         let started = Instant::now();
         for change in &page.changes {
-            if let Change::Upsert { seq, case } = change {
-                write_case(&tx, INSERT, *seq, case).unwrap();
+            if let Some(case) = change.case() {
+                write_case(&tx, INSERT, change.seq, case).unwrap();
                 bulk_rows += 1;
             }
         }
@@ -108,27 +108,18 @@ fn main() {
     // Steady apply: the same cases changed again (later seq, moved on), into the full mirror.
     let mut mirror = Mirror::open(&synced).unwrap();
     let mut seq = report.cursor;
-    let steady_pages: Vec<ChangesPage> = pages
+    let steady_pages: Vec<FeedPage> = pages
         .into_iter()
-        .map(|page| {
-            let changes = page
-                .changes
-                .into_iter()
-                .map(|change| match change {
-                    Change::Upsert { case, .. } => {
-                        let mut case = case;
-                        case.updated_at += chrono::Duration::hours(1);
-                        seq += 1;
-                        Change::Upsert { seq, case }
-                    }
-                    delete => delete,
-                })
-                .collect();
-            ChangesPage {
-                changes,
-                next_after: seq,
-                has_more: true,
+        .map(|mut page| {
+            for change in &mut page.changes {
+                seq += 1;
+                change.seq = seq;
+                if let Some(case) = change.case_mut() {
+                    case.updated_at += chrono::Duration::hours(1);
+                }
             }
+            page.next_after = seq;
+            page
         })
         .collect();
     let steady_rows: usize = steady_pages.iter().map(|p| p.changes.len()).sum();

@@ -97,6 +97,20 @@ fn support_commands_sync_and_look_up_a_case() {
         "the digest is not shown"
     );
 
+    // Lookups are logged with the case number, never with the code.
+    let logged = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["lookup", &case_no, "x9z7q", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "kiosk=info")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&logged).contains(&case_no) && stderr(&logged).contains("no_match"),
+        "{}",
+        stderr(&logged)
+    );
+    assert!(!stderr(&logged).contains("x9z7q") && !stdout(&logged).contains("x9z7q"));
+
     let wrong = kiosk(&config, &["lookup", &case_no, "abcd"]);
     assert_eq!(wrong.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
@@ -167,7 +181,7 @@ fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
     let mut running = Command::new(env!("CARGO_BIN_EXE_kiosk"))
         .args(["run", "--config"])
         .arg(&config)
-        .env("RUST_LOG", "kiosk=warn")
+        .env("RUST_LOG", "off")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -56,4 +56,32 @@ mod tests {
         }
         assert_eq!(compiled.media.len(), 1);
     }
+
+    #[test]
+    fn every_file_of_the_sample_folder_is_embedded() {
+        fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else if !name.starts_with('.') && name != "README.md" {
+                    out.push(
+                        path.strip_prefix(root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
+                }
+            }
+        }
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/content-sample");
+        let mut on_disk = Vec::new();
+        walk(&root, &root, &mut on_disk);
+        on_disk.sort();
+        let mut embedded: Vec<String> = super::FILES.iter().map(|(p, _)| (*p).to_owned()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded, "add new sample files to FILES");
+    }
 }

@@ -1,9 +1,10 @@
 //! Cases in the mirror: applying feed pages, and reading one case back for a lookup.
 
 use chrono::{DateTime, Utc};
-use protocol::cases::{Case, CaseResult, CaseStatus, Change, ChangesPage, Publicity, Step};
+use protocol::cases::{CaseResult, CaseStatus, Publicity, Step};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{Mirror, from_unix, unix};
 use crate::error::{Error, Result};
@@ -22,20 +23,108 @@ pub const INSERT: &str = "INSERT INTO cases (case_no, kind, kind_label, applican
         received_at, due_at, status, steps, result, publicity, updated_at, seq)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-fn status_code(status: CaseStatus) -> Result<String> {
-    match serde_json::to_value(status)? {
-        serde_json::Value::String(code) => Ok(code),
-        other => Err(Error::Invalid(format!("status serialised as {other}"))),
+/// The stored code of a status: its wire name.
+fn status_code(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Received => "received",
+        CaseStatus::InReview => "in_review",
+        CaseStatus::AwaitingMaterial => "awaiting_material",
+        CaseStatus::Publicity => "publicity",
+        CaseStatus::Completed => "completed",
+        CaseStatus::Rejected => "rejected",
     }
 }
 
-fn optional_json<T: Serialize>(value: Option<&T>) -> Result<Option<String>> {
-    Ok(value.map(serde_json::to_string).transpose()?)
+/// A case of the feed as the mirror stores it. The fields the mirror indexes or shows in
+/// lists are parsed; steps, result and publicity are kept as the upstream's exact JSON
+/// text, so a page of thousands of cases is not parsed down to every nested timestamp and
+/// then serialised again — that was most of the cost of a sync. The typed contract is
+/// [`protocol::cases::Case`]; the `feed_rows_follow_the_typed_contract` test holds the two
+/// together, and the lookup parses the stored JSON with the typed [`Step`].
+#[derive(Debug, Deserialize)]
+pub struct FeedCase {
+    pub case_no: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub applicant: String,
+    pub lookup_digest: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub status: CaseStatus,
+    pub steps: Box<RawValue>,
+    #[serde(default)]
+    pub result: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub publicity: Option<Box<RawValue>>,
+    pub updated_at: DateTime<Utc>,
 }
 
-/// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a wire
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Upsert,
+    Delete,
+}
+
+/// One entry of the feed: `{op: "upsert", seq, case}` or `{op: "delete", seq, case_no}`.
+#[derive(Debug, Deserialize)]
+pub struct FeedChange {
+    op: Op,
+    pub seq: u64,
+    #[serde(default)]
+    case: Option<FeedCase>,
+    #[serde(default)]
+    case_no: Option<String>,
+}
+
+impl FeedChange {
+    /// The case of an upsert.
+    pub fn case(&self) -> Option<&FeedCase> {
+        self.case.as_ref()
+    }
+
+    pub fn case_mut(&mut self) -> Option<&mut FeedCase> {
+        self.case.as_mut()
+    }
+}
+
+/// A page of `GET /api/v1/cases/changes`, ready to apply.
+#[derive(Debug, Deserialize)]
+pub struct FeedPage {
+    pub changes: Vec<FeedChange>,
+    pub next_after: u64,
+    pub has_more: bool,
+}
+
+/// Parses a feed page, pure.
+pub fn parse_page(bytes: &[u8]) -> Result<FeedPage> {
+    let page: FeedPage = serde_json::from_slice(bytes)?;
+    for change in &page.changes {
+        let complete = match change.op {
+            Op::Upsert => change
+                .case
+                .as_ref()
+                .is_some_and(|c| c.steps.get().starts_with('[')),
+            Op::Delete => change.case_no.is_some(),
+        };
+        if !complete {
+            return Err(Error::Invalid(format!(
+                "feed entry {} is incomplete",
+                change.seq
+            )));
+        }
+    }
+    Ok(page)
+}
+
+/// `null` and absent are the same: no value.
+fn json_text(raw: Option<&RawValue>) -> Option<&str> {
+    raw.map(RawValue::get).filter(|text| *text != "null")
+}
+
+/// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
 /// case to a mirror row.
-pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &Case) -> Result<()> {
+pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase) -> Result<()> {
     tx.prepare_cached(sql)?.execute(params![
         case.case_no,
         case.kind,
@@ -44,10 +133,10 @@ pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &Case) -> Result<(
         case.lookup_digest,
         unix(case.received_at),
         unix(case.due_at),
-        status_code(case.status)?,
-        serde_json::to_string(&case.steps)?,
-        optional_json(case.result.as_ref())?,
-        optional_json(case.publicity.as_ref())?,
+        status_code(case.status),
+        case.steps.get(),
+        json_text(case.result.as_deref()),
+        json_text(case.publicity.as_deref()),
         unix(case.updated_at),
         seq,
     ])?;
@@ -65,7 +154,7 @@ pub struct Applied {
 /// Applies one feed page and moves the cursor, inside the caller's transaction: the page
 /// and the cursor commit together or not at all, so a crash resumes at a page boundary.
 /// `now` is recorded as the time the feed was last read to its end when the page is the last.
-pub fn apply_page(tx: &Transaction, page: &ChangesPage, now: DateTime<Utc>) -> Result<Applied> {
+pub fn apply_page(tx: &Transaction, page: &FeedPage, now: DateTime<Utc>) -> Result<Applied> {
     let cursor = cursor(tx)?;
     if page.next_after < cursor {
         return Err(Error::Invalid(format!(
@@ -78,24 +167,30 @@ pub fn apply_page(tx: &Transaction, page: &ChangesPage, now: DateTime<Utc>) -> R
         ..Applied::default()
     };
     for change in &page.changes {
-        match change {
-            Change::Upsert { seq, case } => {
-                write_case(tx, UPSERT, *seq, case)?;
+        match (&change.case, &change.case_no) {
+            (Some(case), _) => {
+                write_case(tx, UPSERT, change.seq, case)?;
                 applied.upserts += 1;
             }
-            Change::Delete { case_no, .. } => {
+            (None, Some(case_no)) => {
                 tx.prepare_cached("DELETE FROM cases WHERE case_no = ?1")?
                     .execute([case_no])?;
                 applied.deletes += 1;
             }
+            (None, None) => {
+                return Err(Error::Invalid(format!(
+                    "feed entry {} is incomplete",
+                    change.seq
+                )));
+            }
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE case_sync SET cursor = ?1, last_page_at = ?2,
              caught_up_at = CASE WHEN ?3 THEN ?2 ELSE caught_up_at END
          WHERE id = 1",
-        params![page.next_after, unix(now), !page.has_more],
-    )?;
+    )?
+    .execute(params![page.next_after, unix(now), !page.has_more])?;
     Ok(applied)
 }
 
@@ -248,7 +343,7 @@ pub fn count(conn: &Connection) -> Result<u64> {
 
 impl Mirror {
     /// Applies one page in its own transaction.
-    pub fn apply_page(&mut self, page: &ChangesPage, now: DateTime<Utc>) -> Result<Applied> {
+    pub fn apply_page(&mut self, page: &FeedPage, now: DateTime<Utc>) -> Result<Applied> {
         let tx = self.conn.transaction()?;
         let applied = apply_page(&tx, page, now)?;
         tx.commit()?;
@@ -267,7 +362,7 @@ impl Mirror {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use protocol::cases::{StepState, lookup_digest_hex};
+    use protocol::cases::{Case, Change, ChangesPage, StepState, lookup_digest_hex};
 
     pub(crate) const SALT: &str = "00112233445566778899aabbccddeeff";
 
@@ -299,12 +394,14 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn page(changes: Vec<Change>, next_after: u64, has_more: bool) -> ChangesPage {
-        ChangesPage {
+    /// A typed page as the feed sends it, parsed as the sync parses it.
+    pub(crate) fn page(changes: Vec<Change>, next_after: u64, has_more: bool) -> FeedPage {
+        let typed = ChangesPage {
             changes,
             next_after,
             has_more,
-        }
+        };
+        parse_page(&serde_json::to_vec(&typed).unwrap()).unwrap()
     }
 
     fn upsert(seq: u64, case: Case) -> Change {
@@ -384,5 +481,61 @@ pub(crate) mod tests {
             .unwrap()
             .unwrap();
         assert!(!before.view.overdue && after.view.overdue);
+    }
+
+    #[test]
+    fn feed_rows_follow_the_typed_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let mut full = case("A-1", "1");
+        full.status = CaseStatus::Publicity;
+        full.result = Some(CaseResult {
+            outcome: protocol::cases::Outcome::Approved,
+            decided_at: full.updated_at,
+            document_no: Some("桂自然资宅批〔2026〕1号".into()),
+            reason: None,
+        });
+        full.publicity = Some(Publicity {
+            starts_on: "2026-11-02".parse().unwrap(),
+            ends_on: "2026-11-09".parse().unwrap(),
+        });
+        let now = full.updated_at;
+        mirror
+            .apply_page(&page(vec![upsert(1, full.clone())], 1, false), now)
+            .unwrap();
+        let view = get(mirror.conn(), "A-1", now).unwrap().unwrap().view;
+        assert_eq!(
+            (
+                view.status,
+                &view.steps,
+                &view.result,
+                &view.publicity,
+                view.received_at,
+                view.due_at
+            ),
+            (
+                full.status,
+                &full.steps,
+                &full.result,
+                &full.publicity,
+                full.received_at,
+                full.due_at
+            )
+        );
+        for status in [
+            CaseStatus::Received,
+            CaseStatus::InReview,
+            CaseStatus::AwaitingMaterial,
+            CaseStatus::Publicity,
+            CaseStatus::Completed,
+            CaseStatus::Rejected,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status_code(status));
+        }
+        assert!(
+            parse_page(br#"{"changes":[{"op":"upsert","seq":1}],"next_after":1,"has_more":false}"#)
+                .is_err()
+        );
+        assert!(parse_page(br#"{"changes":[{"op":"merge","seq":1,"case_no":"X"}],"next_after":1,"has_more":false}"#).is_err());
     }
 }

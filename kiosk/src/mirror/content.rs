@@ -217,16 +217,6 @@ pub fn status(conn: &Connection) -> Result<Option<ContentStatus>> {
         .optional()?)
 }
 
-/// The sha256 of every blob the applied release refers to (item blobs are not kept as rows,
-/// so the caller adds those from the manifest it applied).
-pub fn media_shas(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT sha256 FROM media")?;
-    let shas = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(shas)
-}
-
 const SUMMARY_COLUMNS: &str = "id, kind, title, category, sort_date, priority";
 
 fn summary(r: &rusqlite::Row) -> rusqlite::Result<ItemSummary> {

@@ -51,6 +51,9 @@ impl Mirror {
     /// Opens (creating and migrating) the mirror at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
+        // Rows are ~1.5 kB of case JSON: 16 kB pages take ~10 of them and cut the write
+        // calls of a sync by three quarters (only takes effect when the file is created).
+        conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL is durable across process crashes in WAL mode; only a power cut may lose
         // the last commits, never consistency, and the feed then resumes from the cursor.

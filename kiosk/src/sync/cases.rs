@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use protocol::cases::ChangesPage;
 use protocol::client::{Client, ClientError};
+use protocol::error::ErrorBody;
+use reqwest::Method;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::mirror::cases::Applied;
+use crate::mirror::cases::{Applied, FeedPage, parse_page};
 use crate::mirror::{FaultSource, Mirror};
 
 /// What one sync run did.
@@ -37,6 +38,38 @@ impl SyncReport {
 /// Pages in flight between the fetcher and the writer: enough to keep both busy, few enough
 /// to bound memory (a page of 5,000 cases is about 8 MB of JSON).
 const PIPELINE_DEPTH: usize = 2;
+
+/// `GET /api/v1/cases/changes`, read as raw JSON and parsed into rows ready to apply (see
+/// [`crate::mirror::cases::FeedCase`] for why not into the typed [`protocol::cases::Case`]).
+pub async fn fetch_page(client: &Client, hall: &str, after: u64, limit: u32) -> Result<FeedPage> {
+    let hall: String = url::form_urlencoded::byte_serialize(hall.as_bytes()).collect();
+    let path = format!("api/v1/cases/changes?hall={hall}&after={after}&limit={limit}");
+    let (status, body) = client.raw::<()>(Method::GET, &path, None).await?;
+    if status == 200 {
+        return parse_page(&body);
+    }
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(e) => (e.error.code, e.error.message),
+        Err(_) => (
+            "unknown".to_owned(),
+            String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+        ),
+    };
+    // The same split as the protocol client: a retry can help only the upstream's own failures.
+    Err(if status >= 500 || status == 408 || status == 429 {
+        ClientError::Unavailable {
+            status,
+            message: format!("{code}: {message}"),
+        }
+    } else {
+        ClientError::Rejected {
+            status,
+            code,
+            message,
+        }
+    }
+    .into())
+}
 
 pub struct CaseSync {
     client: Client,
@@ -82,7 +115,7 @@ impl CaseSync {
     async fn run_inner(&self, mirror: &Mirror) -> Result<SyncReport> {
         self.refresh_hall(mirror).await?;
         let mut cursor = mirror.cursor()?;
-        let (pages, mut inbox) = mpsc::channel::<ChangesPage>(PIPELINE_DEPTH);
+        let (pages, mut inbox) = mpsc::channel::<FeedPage>(PIPELINE_DEPTH);
         let path = self.mirror_path.clone();
         // The writer owns its own connection on a blocking thread.
         let writer = tokio::task::spawn_blocking(move || -> Result<SyncReport> {
@@ -98,12 +131,9 @@ impl CaseSync {
             }
             Ok(report)
         });
-        let fetched: Result<(), ClientError> = async {
+        let fetched: Result<()> = async {
             loop {
-                let page = self
-                    .client
-                    .case_changes(Some(&self.hall_id), cursor, self.page_size)
-                    .await?;
+                let page = fetch_page(&self.client, &self.hall_id, cursor, self.page_size).await?;
                 let has_more = page.has_more;
                 cursor = page.next_after;
                 if pages.send(page).await.is_err() || !has_more {
