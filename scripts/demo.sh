@@ -1,13 +1,79 @@
 #!/usr/bin/env bash
-# The demo: a seeded e-government server (egov-sim) on 127.0.0.1:8080 with its SQLite file
-# under ./demo-data, plus whatever of the bridge and the kiosk is wired in below.
-# Stop with Ctrl-C; the data stays for the next run.
+# The demo, everything on this machine:
+#   - egov-sim, the e-government server, on http://127.0.0.1:8080 with a seeded province;
+#   - the sample content (config/content-sample) built, signed with the demo key and published;
+#   - a kiosk data plane (config/kiosk.toml) syncing cases and content, sending heartbeats;
+#   - a simulated Garmin handheld on a pseudo-terminal, read by a gps-bridge daemon.
+# Data and logs stay in ./demo-data for the next run. Stop with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release --locked -p egov-sim
-data="${LAND_HALL_DEMO_DATA:-demo-data}"
-mkdir -p "$data"
-echo "demo: egov-sim on http://127.0.0.1:8080, data in $data/egov" >&2
-echo "demo: try case numbers and codes from $data/egov/demo-lookups.txt" >&2
-exec target/release/egov-sim --listen 127.0.0.1:8080 --data "$data/egov" --cases 20000 --speedup 600
+cargo build --release --locked -p egov-sim -p kiosk -p gps-bridge
+
+bin="$PWD/target/release"
+data="$PWD/demo-data"
+upstream="http://127.0.0.1:8080"
+mkdir -p "$data/egov" "$data/bridge/run"
+
+children=()
+stop() { kill "${children[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop EXIT INT TERM
+
+# Starts a program in the background, logging to demo-data/NAME.log.
+start() {
+    local name=$1
+    shift
+    "$@" >"$data/$name.log" 2>&1 &
+    children+=($!)
+}
+
+# Waits until FILE contains PATTERN (a program said it is ready).
+await() {
+    local file=$1 pattern=$2
+    for _ in $(seq 600); do
+        grep -q "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    echo "demo: gave up waiting for '$pattern' in $file" >&2
+    exit 1
+}
+
+echo "demo: starting egov-sim (the first start seeds 20,000 cases)" >&2
+start egov-sim "$bin/egov-sim" --listen 127.0.0.1:8080 --data "$data/egov" \
+    --cases 20000 --speedup 600
+await "$data/egov-sim.log" "listening on"
+
+echo "demo: building and publishing the sample content" >&2
+"$bin/kiosk-admin" build config/content-sample --key config/content-sample/.demo-signing.key \
+    --out "$data/content-release" --publisher demo >/dev/null
+"$bin/kiosk-admin" publish "$data/content-release" --to "$upstream" --token demo-admin-token
+
+echo "demo: starting the kiosk data plane" >&2
+start kiosk "$bin/kiosk" --config config/kiosk.toml run
+
+echo "demo: starting a simulated handheld and the gps-bridge" >&2
+start simulator "$bin/gps-bridge" simulate --sigma 2
+await "$data/simulator.log" "/dev/"
+ln -sfn "$(head -n 1 "$data/simulator.log")" "$data/bridge/garmin"
+cat >"$data/bridge/gps-bridge.toml" <<TOML
+# Written by scripts/demo.sh: the bridge reads the simulator's pseudo-terminal.
+database = "$data/bridge/survey.db"
+runtime_dir = "$data/bridge/run"
+[serial]
+ports = ["$data/bridge/garmin"]
+TOML
+start gps-bridge "$bin/gps-bridge" --config "$data/bridge/gps-bridge.toml" run
+
+# A case of the kiosk's hall (郴州市桂阳县政务大厅), as "case_no,code".
+lookup=$(awk '/^GY/ { print; exit }' "$data/egov/demo-lookups.txt")
+cat >&2 <<TEXT
+
+demo: running. Logs are in $data/*.log. Try, in another terminal:
+  $bin/kiosk --config config/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
+  $bin/kiosk --config config/kiosk.toml status
+  $bin/kiosk-admin fleet --upstream $upstream --token demo-admin-token
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml status
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml mark J1 --secs 10
+More case numbers and codes: $data/egov/demo-lookups.txt. Ctrl-C stops everything.
+TEXT
+wait
