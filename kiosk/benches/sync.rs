@@ -131,6 +131,19 @@ fn main() {
     let steady_time = started.elapsed();
     let steady_rate = steady_rows as f64 / steady_time.as_secs_f64();
 
+    // What the upstream and the transport alone allow: every page fetched and parsed, none
+    // applied.
+    let started = Instant::now();
+    let mut cursor = 0;
+    loop {
+        let page = runtime.block_on(fetch_page(&client, HALL, cursor, PAGE)).unwrap();
+        cursor = page.next_after;
+        if !page.has_more {
+            break;
+        }
+    }
+    let fetch_rate = rows / started.elapsed().as_secs_f64();
+
     let sync_rate = rows / sync_time.as_secs_f64();
     println!(
         "rows: {} cases of hall {HALL}, pages of {PAGE}",
@@ -151,6 +164,11 @@ fn main() {
         "steady apply (updates into the full mirror, {steady_rows} rows): {:.0} rows/s = {:.2}x bulk insert",
         steady_rate,
         steady_rate / bulk_rate
+    );
+    println!(
+        "fetch and parse only, nothing applied: {:.0} rows/s = {:.2}x bulk insert",
+        fetch_rate,
+        fetch_rate / bulk_rate
     );
     runtime.shutdown_background();
 }
