@@ -398,51 +398,43 @@ pub fn decode(line: Line<'_>) -> Result<Parsed<'_>, DecodeError> {
     let address = &payload[..address_end];
     let mut fields = Fields::new(&payload[address_end..]);
     let (talker, kind) = split_address(address);
-    let Some((name, decode_fields)) = decoder_for(kind) else {
-        return Ok(Parsed {
-            line,
-            talker,
-            kind: ascii(kind),
-            sentence: Sentence::Other,
-        });
+    let f = &mut fields;
+    let (name, decoded) = match kind {
+        b"GGA" => ("GGA", gga(f)),
+        b"RMC" => ("RMC", rmc(f)),
+        b"GLL" => ("GLL", gll(f)),
+        b"GSA" => ("GSA", gsa(f)),
+        b"GSV" => ("GSV", gsv(f)),
+        b"VTG" => ("VTG", vtg(f)),
+        b"ZDA" => ("ZDA", zda(f)),
+        b"GST" => ("GST", gst(f)),
+        b"GNS" => ("GNS", gns(f)),
+        b"WPL" => ("WPL", wpl(f)),
+        b"RTE" => ("RTE", rte(f)),
+        b"BOD" => ("BOD", bod(f)),
+        b"RMB" => ("RMB", rmb(f)),
+        b"PGRME" => ("PGRME", pgrme(f)),
+        b"PGRMZ" => ("PGRMZ", pgrmz(f)),
+        b"PGRMM" => ("PGRMM", pgrmm(f)),
+        b"PGRMT" => ("PGRMT", pgrmt(f)),
+        b"PMGNWPL" => ("PMGNWPL", pmgnwpl(f)),
+        b"PMGNRTE" => ("PMGNRTE", pmgnrte(f)),
+        _ => {
+            return Ok(Parsed {
+                line,
+                talker,
+                kind: ascii(kind),
+                sentence: Sentence::Other,
+            });
+        }
     };
-    let sentence = decode_fields(&mut fields).map_err(|error| DecodeError { kind: name, error })?;
+    let sentence = decoded.map_err(|error| DecodeError { kind: name, error })?;
     Ok(Parsed {
         line,
         talker,
         kind: name,
         sentence,
     })
-}
-
-type Decoder = for<'a> fn(&mut Fields<'a>) -> Result<Sentence<'a>, FieldError>;
-
-/// The sentence type's name and decoder, matched on bytes so that the address of a sentence
-/// nobody decodes is never converted to text.
-fn decoder_for(kind: &[u8]) -> Option<(&'static str, Decoder)> {
-    let decoder: (&'static str, Decoder) = match kind {
-        b"GGA" => ("GGA", gga),
-        b"RMC" => ("RMC", rmc),
-        b"GLL" => ("GLL", gll),
-        b"GSA" => ("GSA", gsa),
-        b"GSV" => ("GSV", gsv),
-        b"VTG" => ("VTG", vtg),
-        b"ZDA" => ("ZDA", zda),
-        b"GST" => ("GST", gst),
-        b"GNS" => ("GNS", gns),
-        b"WPL" => ("WPL", wpl),
-        b"RTE" => ("RTE", rte),
-        b"BOD" => ("BOD", bod),
-        b"RMB" => ("RMB", rmb),
-        b"PGRME" => ("PGRME", pgrme),
-        b"PGRMZ" => ("PGRMZ", pgrmz),
-        b"PGRMM" => ("PGRMM", pgrmm),
-        b"PGRMT" => ("PGRMT", pgrmt),
-        b"PMGNWPL" => ("PMGNWPL", pmgnwpl),
-        b"PMGNRTE" => ("PMGNRTE", pmgnrte),
-        _ => return None,
-    };
-    Some(decoder)
 }
 
 /// `GPGGA` → (`GP`, `GGA`); `PGRME` → (`PGRM`, `PGRME`); anything else is kept whole.
