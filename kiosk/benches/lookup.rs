@@ -50,8 +50,8 @@ fn main() {
                 next_after: seq,
                 has_more: seq < count,
             };
-            let page =
-                kiosk::mirror::cases::parse_page(&serde_json::to_vec(&page).unwrap()).unwrap();
+            let body = serde_json::to_vec(&page).unwrap();
+            let page = kiosk::mirror::cases::parse_page(&body).unwrap();
             mirror.apply_page(&page, now).unwrap();
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use clap::Parser;
 use kiosk::mirror::Mirror;
-use kiosk::mirror::cases::{FeedPage, INSERT, write_case};
+use kiosk::mirror::cases::{FeedPage, INSERT, parse_page, write_case};
 use kiosk::sync::cases::{CaseSync, fetch_page};
 use protocol::client::Client;
 
@@ -73,11 +73,12 @@ fn main() {
     let mut bulk_time = Duration::ZERO;
     let mut bulk_rows = 0usize;
     let mut cursor = 0;
-    let mut pages: Vec<FeedPage> = Vec::new();
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
     loop {
-        let page = runtime
+        let body = runtime
             .block_on(fetch_page(&client, HALL, cursor, PAGE))
             .unwrap();
+        let page = parse_page(&body).unwrap();
         let started = Instant::now();
         for change in &page.changes {
             if let Some(case) = change.case() {
@@ -88,9 +89,10 @@ fn main() {
         bulk_time += started.elapsed();
         cursor = page.next_after;
         let more = page.has_more;
+        drop(page);
         // Keep the first 100,000 rows for the steady-apply run.
-        if pages.len() * (PAGE as usize) < 100_000 {
-            pages.push(page);
+        if bodies.len() * (PAGE as usize) < 100_000 {
+            bodies.push(body);
         }
         if !more {
             break;
@@ -108,9 +110,10 @@ fn main() {
     // Steady apply: the same cases changed again (later seq, moved on), into the full mirror.
     let mut mirror = Mirror::open(&synced).unwrap();
     let mut seq = report.cursor;
-    let steady_pages: Vec<FeedPage> = pages
-        .into_iter()
-        .map(|mut page| {
+    let steady_pages: Vec<FeedPage> = bodies
+        .iter()
+        .map(|body| {
+            let mut page = parse_page(body).unwrap();
             for change in &mut page.changes {
                 seq += 1;
                 change.seq = seq;
@@ -136,7 +139,10 @@ fn main() {
     let started = Instant::now();
     let mut cursor = 0;
     loop {
-        let page = runtime.block_on(fetch_page(&client, HALL, cursor, PAGE)).unwrap();
+        let body = runtime
+            .block_on(fetch_page(&client, HALL, cursor, PAGE))
+            .unwrap();
+        let page = parse_page(&body).unwrap();
         cursor = page.next_after;
         if !page.has_more {
             break;

@@ -5,6 +5,7 @@ use protocol::cases::{CaseResult, CaseStatus, Publicity, Step};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use super::{Mirror, from_unix, unix};
 use crate::error::{Error, Result};
@@ -41,21 +42,28 @@ fn status_code(status: CaseStatus) -> &'static str {
 /// then serialised again — that was most of the cost of a sync. The typed contract is
 /// [`protocol::cases::Case`]; the `feed_rows_follow_the_typed_contract` test holds the two
 /// together, and the lookup parses the stored JSON with the typed [`Step`].
+/// Text fields borrow from the page's bytes (no copy per field).
 #[derive(Debug, Deserialize)]
-pub struct FeedCase {
-    pub case_no: String,
-    pub kind: String,
-    pub kind_label: String,
-    pub applicant: String,
-    pub lookup_digest: String,
+pub struct FeedCase<'a> {
+    #[serde(borrow)]
+    pub case_no: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind_label: Cow<'a, str>,
+    #[serde(borrow)]
+    pub applicant: Cow<'a, str>,
+    #[serde(borrow)]
+    pub lookup_digest: Cow<'a, str>,
     pub received_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub status: CaseStatus,
-    pub steps: Box<RawValue>,
-    #[serde(default)]
-    pub result: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub publicity: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    pub steps: &'a RawValue,
+    #[serde(borrow, default)]
+    pub result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub publicity: Option<&'a RawValue>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -68,36 +76,37 @@ enum Op {
 
 /// One entry of the feed: `{op: "upsert", seq, case}` or `{op: "delete", seq, case_no}`.
 #[derive(Debug, Deserialize)]
-pub struct FeedChange {
+pub struct FeedChange<'a> {
     op: Op,
     pub seq: u64,
-    #[serde(default)]
-    case: Option<FeedCase>,
-    #[serde(default)]
-    case_no: Option<String>,
+    #[serde(borrow, default)]
+    case: Option<FeedCase<'a>>,
+    #[serde(borrow, default)]
+    case_no: Option<Cow<'a, str>>,
 }
 
-impl FeedChange {
+impl<'a> FeedChange<'a> {
     /// The case of an upsert.
-    pub fn case(&self) -> Option<&FeedCase> {
+    pub fn case(&self) -> Option<&FeedCase<'a>> {
         self.case.as_ref()
     }
 
-    pub fn case_mut(&mut self) -> Option<&mut FeedCase> {
+    pub fn case_mut(&mut self) -> Option<&mut FeedCase<'a>> {
         self.case.as_mut()
     }
 }
 
 /// A page of `GET /api/v1/cases/changes`, ready to apply.
 #[derive(Debug, Deserialize)]
-pub struct FeedPage {
-    pub changes: Vec<FeedChange>,
+pub struct FeedPage<'a> {
+    #[serde(borrow)]
+    pub changes: Vec<FeedChange<'a>>,
     pub next_after: u64,
     pub has_more: bool,
 }
 
 /// Parses a feed page, pure.
-pub fn parse_page(bytes: &[u8]) -> Result<FeedPage> {
+pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
     let page: FeedPage = serde_json::from_slice(bytes)?;
     for change in &page.changes {
         let complete = match change.op {
@@ -124,7 +133,7 @@ fn json_text(raw: Option<&RawValue>) -> Option<&str> {
 
 /// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
 /// case to a mirror row.
-pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase) -> Result<()> {
+pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase<'_>) -> Result<()> {
     tx.prepare_cached(sql)?.execute(params![
         case.case_no,
         case.kind,
@@ -135,8 +144,8 @@ pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase) -> Resu
         unix(case.due_at),
         status_code(case.status),
         case.steps.get(),
-        json_text(case.result.as_deref()),
-        json_text(case.publicity.as_deref()),
+        json_text(case.result),
+        json_text(case.publicity),
         unix(case.updated_at),
         seq,
     ])?;
@@ -154,7 +163,7 @@ pub struct Applied {
 /// Applies one feed page and moves the cursor, inside the caller's transaction: the page
 /// and the cursor commit together or not at all, so a crash resumes at a page boundary.
 /// `now` is recorded as the time the feed was last read to its end when the page is the last.
-pub fn apply_page(tx: &Transaction, page: &FeedPage, now: DateTime<Utc>) -> Result<Applied> {
+pub fn apply_page(tx: &Transaction, page: &FeedPage<'_>, now: DateTime<Utc>) -> Result<Applied> {
     let cursor = cursor(tx)?;
     if page.next_after < cursor {
         return Err(Error::Invalid(format!(
@@ -174,7 +183,7 @@ pub fn apply_page(tx: &Transaction, page: &FeedPage, now: DateTime<Utc>) -> Resu
             }
             (None, Some(case_no)) => {
                 tx.prepare_cached("DELETE FROM cases WHERE case_no = ?1")?
-                    .execute([case_no])?;
+                    .execute([case_no.as_ref()])?;
                 applied.deletes += 1;
             }
             (None, None) => {
@@ -343,7 +352,7 @@ pub fn count(conn: &Connection) -> Result<u64> {
 
 impl Mirror {
     /// Applies one page in its own transaction.
-    pub fn apply_page(&mut self, page: &FeedPage, now: DateTime<Utc>) -> Result<Applied> {
+    pub fn apply_page(&mut self, page: &FeedPage<'_>, now: DateTime<Utc>) -> Result<Applied> {
         let tx = self.conn.transaction()?;
         let applied = apply_page(&tx, page, now)?;
         tx.commit()?;
@@ -395,13 +404,14 @@ pub(crate) mod tests {
     }
 
     /// A typed page as the feed sends it, parsed as the sync parses it.
-    pub(crate) fn page(changes: Vec<Change>, next_after: u64, has_more: bool) -> FeedPage {
+    pub(crate) fn page(changes: Vec<Change>, next_after: u64, has_more: bool) -> FeedPage<'static> {
         let typed = ChangesPage {
             changes,
             next_after,
             has_more,
         };
-        parse_page(&serde_json::to_vec(&typed).unwrap()).unwrap()
+        // Leaked: a test's page lives as long as the test anyway.
+        parse_page(serde_json::to_vec(&typed).unwrap().leak()).unwrap()
     }
 
     fn upsert(seq: u64, case: Case) -> Change {

@@ -11,7 +11,7 @@ use reqwest::Method;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::mirror::cases::{Applied, FeedPage, parse_page};
+use crate::mirror::cases::{Applied, parse_page};
 use crate::mirror::{FaultSource, Mirror};
 
 /// What one sync run did.
@@ -35,18 +35,14 @@ impl SyncReport {
     }
 }
 
-/// Pages in flight between the fetcher and the writer: enough to keep both busy, few enough
-/// to bound memory (a page of 5,000 cases is about 8 MB of JSON).
-const PIPELINE_DEPTH: usize = 2;
-
-/// `GET /api/v1/cases/changes`, read as raw JSON and parsed into rows ready to apply (see
-/// [`crate::mirror::cases::FeedCase`] for why not into the typed [`protocol::cases::Case`]).
-pub async fn fetch_page(client: &Client, hall: &str, after: u64, limit: u32) -> Result<FeedPage> {
+/// `GET /api/v1/cases/changes` as the raw JSON body, for [`parse_page`] (see
+/// [`crate::mirror::cases::FeedCase`] for why not the typed [`protocol::cases::Case`]).
+pub async fn fetch_page(client: &Client, hall: &str, after: u64, limit: u32) -> Result<Vec<u8>> {
     let hall: String = url::form_urlencoded::byte_serialize(hall.as_bytes()).collect();
     let path = format!("api/v1/cases/changes?hall={hall}&after={after}&limit={limit}");
     let (status, body) = client.raw::<()>(Method::GET, &path, None).await?;
     if status == 200 {
-        return parse_page(&body);
+        return Ok(body);
     }
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(e) => (e.error.code, e.error.message),
@@ -115,34 +111,44 @@ impl CaseSync {
     async fn run_inner(&self, mirror: &Mirror) -> Result<SyncReport> {
         self.refresh_hall(mirror).await?;
         let mut cursor = mirror.cursor()?;
-        let (pages, mut inbox) = mpsc::channel::<FeedPage>(PIPELINE_DEPTH);
+        // The writer parses each page (its rows borrow from the body), tells the fetcher
+        // where the next page starts, then applies: the next page is on the wire while
+        // this one is written.
+        let (bodies, mut inbox) = mpsc::channel::<Vec<u8>>(1);
+        let (cursors, mut next) = mpsc::channel::<(u64, bool)>(1);
         let path = self.mirror_path.clone();
-        // The writer owns its own connection on a blocking thread.
         let writer = tokio::task::spawn_blocking(move || -> Result<SyncReport> {
             let mut mirror = Mirror::open(&path)?;
             let mut report = SyncReport {
                 cursor: mirror.cursor()?,
                 ..SyncReport::default()
             };
-            while let Some(page) = inbox.blocking_recv() {
-                let last = !page.has_more;
+            while let Some(body) = inbox.blocking_recv() {
+                let page = parse_page(&body)?;
+                let _ = cursors.blocking_send((page.next_after, page.has_more));
                 let applied = mirror.apply_page(&page, Utc::now())?;
-                report.add(applied, last);
+                report.add(applied, !page.has_more);
             }
             Ok(report)
         });
         let fetched: Result<()> = async {
             loop {
-                let page = fetch_page(&self.client, &self.hall_id, cursor, self.page_size).await?;
-                let has_more = page.has_more;
-                cursor = page.next_after;
-                if pages.send(page).await.is_err() || !has_more {
+                let body = fetch_page(&self.client, &self.hall_id, cursor, self.page_size).await?;
+                if bodies.send(body).await.is_err() {
+                    return Ok(());
+                }
+                // `None`: the writer stopped (its error is reported below).
+                let Some((next_after, has_more)) = next.recv().await else {
+                    return Ok(());
+                };
+                cursor = next_after;
+                if !has_more {
                     return Ok(());
                 }
             }
         }
         .await;
-        drop(pages);
+        drop(bodies);
         let report = writer
             .await
             .map_err(|e| Error::Invalid(format!("feed writer stopped: {e}")))??;
