@@ -118,6 +118,11 @@ impl<'a> Fields<'a> {
         let Some(rest) = self.rest else {
             return Ok(None);
         };
+        // Satellite numbers, angles and counts: most integer fields have two digits.
+        if let [a @ b'0'..=b'9', b @ b'0'..=b'9', b',', ..] = rest {
+            self.rest = Some(&rest[3..]);
+            return Ok(Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')));
+        }
         let mut value = 0u32;
         let mut len = rest.len();
         let mut malformed = false;
@@ -226,11 +231,14 @@ impl TimeOfDay {
         }
         let millis = match &bytes[6..] {
             [] => 0,
-            [b'.', frac @ ..] if frac.iter().all(u8::is_ascii_digit) => frac
-                .iter()
-                .chain(std::iter::repeat(&b'0'))
-                .take(3)
-                .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0')),
+            [b'.', frac @ ..] if frac.iter().all(u8::is_ascii_digit) => {
+                // Milliseconds from the first three digits; fewer digits are scaled up.
+                let used = &frac[..frac.len().min(3)];
+                let value = used
+                    .iter()
+                    .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+                value * [1000, 100, 10, 1][used.len()]
+            }
             _ => return None,
         };
         Some(TimeOfDay {
