@@ -309,10 +309,10 @@ const POW10: [f64; 16] = [
 /// Parses the decimal field at the start of `bytes`, up to the first comma; returns the value
 /// (`None` for an empty field) and the field's length.
 ///
-/// Numbers of up to 15 significant digits (every NMEA field) take a fast path whose result is
-/// the correctly rounded value, as `str::parse` would give: both the integer mantissa and the
-/// power of ten are exact in f64, and one IEEE division rounds once. Longer numbers fall back to
-/// `str::parse`. Exponents, "inf" and "NaN" are not NMEA and are rejected.
+/// Numbers of up to 15 digits (every NMEA field) take a fast path whose result is the correctly
+/// rounded value, as `str::parse` would give: both the integer mantissa and the power of ten are
+/// exact in f64, and one IEEE division rounds once. Longer numbers fall back to `str::parse`.
+/// Exponents, "inf" and "NaN" are not NMEA and are rejected.
 fn decimal_field(bytes: &[u8]) -> (Result<Option<f64>, ()>, usize) {
     let (negative, start) = match bytes.first() {
         Some(b'-') => (true, 1),
@@ -320,37 +320,40 @@ fn decimal_field(bytes: &[u8]) -> (Result<Option<f64>, ()>, usize) {
         _ => (false, 0),
     };
     let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
-    // Digits before the first non-zero one do not count against f64's 15 exact digits.
-    let mut leading_zeros = 0usize;
-    let mut point: Option<usize> = None;
-    let mut malformed = false;
-    let mut len = bytes.len();
-    for (i, &b) in bytes.iter().enumerate().skip(start) {
-        match b {
-            b'0'..=b'9' => {
-                if mantissa == 0 && b == b'0' {
-                    leading_zeros += 1;
-                }
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-                digits += 1;
-            }
-            b'.' if point.is_none() => point = Some(digits),
-            b',' => {
-                len = i;
-                break;
-            }
-            _ => malformed = true,
+    let mut i = start;
+    while let Some(d @ b'0'..=b'9') = bytes.get(i) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    let integer_digits = i - start;
+    let mut scale = 0;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(d @ b'0'..=b'9') = bytes.get(i) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            i += 1;
+            scale += 1;
         }
     }
+    match bytes.get(i) {
+        None | Some(b',') => {}
+        // Anything else makes the whole field malformed; skip to its end.
+        Some(_) => {
+            let len = bytes[i..]
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(bytes.len(), |p| i + p);
+            return (Err(()), len);
+        }
+    }
+    let len = i;
     if len == 0 {
         return (Ok(None), 0);
     }
-    if malformed || digits == 0 {
+    if integer_digits + scale == 0 {
         return (Err(()), len);
     }
-    let scale = point.map_or(0, |p| digits - p);
-    let magnitude = if digits - leading_zeros <= 15 && scale < POW10.len() {
+    let magnitude = if integer_digits + scale <= 15 {
         mantissa as f64 / POW10[scale]
     } else {
         match ascii(&bytes[start..len]).parse::<f64>() {
