@@ -327,95 +327,9 @@ async fn a_rating_lost_in_a_dropped_answer_is_recorded_once() {
 async fn bad_input_gets_a_clear_json_error() {
     let sim = EgovSim::start(&["--cases", "10"]);
     let device = sim.device_client();
+    let admin = sim.admin_client();
     let anonymous = Client::with_token(&sim.url, None).unwrap();
 
-    let expect = |status: u16, code: &str, answer: (u16, Vec<u8>)| {
-        assert_eq!(answer.0, status, "{}", String::from_utf8_lossy(&answer.1));
-        let body: protocol::error::ErrorBody = serde_json::from_slice(&answer.1)
-            .unwrap_or_else(|_| panic!("JSON error body: {}", String::from_utf8_lossy(&answer.1)));
-        assert_eq!(body.error.code, code);
-        assert!(!body.error.message.is_empty());
-    };
-    let none: Option<&()> = None;
-    expect(
-        401,
-        "unauthorized",
-        anonymous
-            .raw(Method::GET, "api/v1/halls", none)
-            .await
-            .unwrap(),
-    );
-    expect(
-        400,
-        "bad_request",
-        device
-            .raw(Method::GET, "api/v1/cases/changes?after=-1", none)
-            .await
-            .unwrap(),
-    );
-    expect(
-        400,
-        "bad_request",
-        device
-            .raw(Method::GET, "api/v1/cases/changes?limit=0", none)
-            .await
-            .unwrap(),
-    );
-    expect(
-        404,
-        "not_found",
-        device
-            .raw(Method::GET, "api/v1/cases/changes?hall=nowhere", none)
-            .await
-            .unwrap(),
-    );
-    let unknown_enum = serde_json::json!({
-        "rating_id": uuid::Uuid::new_v4(), "device_id": "k1", "hall_id": "h",
-        "score": 9, "reasons": [], "rated_at": "2026-11-01T00:00:00Z"
-    });
-    expect(
-        422,
-        "invalid_rating",
-        device
-            .raw(Method::POST, "api/v1/ratings", Some(&unknown_enum))
-            .await
-            .unwrap(),
-    );
-    let unknown_field = serde_json::json!({"kind": "kiosk", "colour": "red"});
-    expect(
-        400,
-        "bad_request",
-        device
-            .raw(
-                Method::POST,
-                "api/v1/devices/k1/heartbeat",
-                Some(&unknown_field),
-            )
-            .await
-            .unwrap(),
-    );
-    let unknown_command = serde_json::json!({"action": "format_disk"});
-    expect(
-        400,
-        "bad_request",
-        sim.admin_client()
-            .raw(
-                Method::POST,
-                "api/v1/admin/devices/k1/commands",
-                Some(&unknown_command),
-            )
-            .await
-            .unwrap(),
-    );
-    let oversized = serde_json::json!({ "padding": "x".repeat(protocol::MAX_JSON_BODY + 1) });
-    expect(
-        413,
-        "payload_too_large",
-        device
-            .raw(Method::POST, "api/v1/ratings", Some(&oversized))
-            .await
-            .unwrap(),
-    );
     let empty_release = Manifest {
         schema: MANIFEST_SCHEMA,
         version: 1,
@@ -423,30 +337,121 @@ async fn bad_input_gets_a_clear_json_error() {
         publisher: "e2e".into(),
         entries: vec![],
     };
-    let bad_signature = PublishManifest {
+    let bad_signature = serde_json::to_value(PublishManifest {
         manifest: String::from_utf8(empty_release.to_bytes()).unwrap(),
         signature: "c2lnbmF0dXJl".into(),
-    };
-    expect(
-        422,
-        "invalid_signature",
-        sim.admin_client()
-            .raw(
-                Method::PUT,
-                "api/v1/admin/content/manifest",
-                Some(&bad_signature),
-            )
+    })
+    .unwrap();
+    let unknown_score = serde_json::json!({
+        "rating_id": uuid::Uuid::new_v4(), "device_id": "k1", "hall_id": "h",
+        "score": 9, "reasons": [], "rated_at": "2026-11-01T00:00:00Z"
+    });
+    let unknown_field = serde_json::json!({"kind": "kiosk", "colour": "red"});
+    let unknown_command = serde_json::json!({"action": "format_disk"});
+    let oversized = serde_json::json!({ "padding": "x".repeat(protocol::MAX_JSON_BODY + 1) });
+
+    let cases: Vec<(&Client, Method, &str, Option<serde_json::Value>, u16, &str)> = vec![
+        (
+            &anonymous,
+            Method::GET,
+            "api/v1/halls",
+            None,
+            401,
+            "unauthorized",
+        ),
+        (
+            &device,
+            Method::GET,
+            "api/v1/cases/changes?after=-1",
+            None,
+            400,
+            "bad_request",
+        ),
+        (
+            &device,
+            Method::GET,
+            "api/v1/cases/changes?limit=0",
+            None,
+            400,
+            "bad_request",
+        ),
+        (
+            &device,
+            Method::GET,
+            "api/v1/cases/changes?hall=nowhere",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            &device,
+            Method::POST,
+            "api/v1/ratings",
+            Some(unknown_score),
+            422,
+            "invalid_rating",
+        ),
+        (
+            &device,
+            Method::POST,
+            "api/v1/devices/k1/heartbeat",
+            Some(unknown_field),
+            400,
+            "bad_request",
+        ),
+        (
+            &admin,
+            Method::POST,
+            "api/v1/admin/devices/k1/commands",
+            Some(unknown_command),
+            400,
+            "bad_request",
+        ),
+        (
+            &device,
+            Method::POST,
+            "api/v1/ratings",
+            Some(oversized),
+            413,
+            "payload_too_large",
+        ),
+        (
+            &admin,
+            Method::PUT,
+            "api/v1/admin/content/manifest",
+            Some(bad_signature),
+            422,
+            "invalid_signature",
+        ),
+        (
+            &device,
+            Method::GET,
+            "api/v2/nothing",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            &device,
+            Method::DELETE,
+            "api/v1/halls",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (client, method, path, body, status, code) in cases {
+        let (got, answer) = client
+            .raw(method.clone(), path, body.as_ref())
             .await
-            .unwrap(),
-    );
-    expect(
-        404,
-        "not_found",
-        device
-            .raw(Method::GET, "api/v2/nothing", none)
-            .await
-            .unwrap(),
-    );
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert_eq!(got, status, "{method} {path}: {text}");
+        let error: protocol::error::ErrorBody = serde_json::from_slice(&answer)
+            .unwrap_or_else(|_| panic!("{method} {path}: not a JSON error body: {text}"));
+        assert_eq!(error.error.code, code, "{method} {path}");
+        assert!(!error.error.message.is_empty());
+    }
     // The server is still serving after all that.
     assert!(!device.halls().await.unwrap().halls.is_empty());
 }
