@@ -350,7 +350,16 @@ async fn bad_input_gets_a_clear_json_error() {
     let unknown_command = serde_json::json!({"action": "format_disk"});
     let oversized = serde_json::json!({ "padding": "x".repeat(protocol::MAX_JSON_BODY + 1) });
 
-    let cases: Vec<(&Client, Method, &str, Option<serde_json::Value>, u16, &str)> = vec![
+    // (who asks, method, path, body, expected status, expected error code)
+    type Probe<'a> = (
+        &'a Client,
+        Method,
+        &'a str,
+        Option<serde_json::Value>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Probe> = vec![
         (
             &anonymous,
             Method::GET,
