@@ -185,13 +185,28 @@ fn content_apply_trials(notices: usize, trials: usize) -> (usize, usize) {
     rt.block_on(old.publish(&sim.admin_client())).unwrap();
     run_to_end(&config, "content");
     rt.block_on(new.publish(&sim.admin_client())).unwrap();
-    let probe = tempfile::tempdir().unwrap();
-    copy_dir(template.path(), probe.path());
-    let window = timed(|| run_to_end(&probe.path().join("kiosk.toml"), "content")).mul_f64(1.2);
+    // A second starting point: the new release's blobs already downloaded (as a run killed
+    // after its downloads leaves them), so the process goes straight to verifying and
+    // applying and more kills land inside the apply itself.
+    let downloaded = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), downloaded.path());
+    for (sha, bytes) in &new.blobs {
+        std::fs::write(downloaded.path().join("data/blobs").join(sha), bytes).unwrap();
+    }
+    let window_of = |start: &Path| {
+        let probe = tempfile::tempdir().unwrap();
+        copy_dir(start, probe.path());
+        timed(|| run_to_end(&probe.path().join("kiosk.toml"), "content")).mul_f64(1.2)
+    };
+    let starts = [
+        (template.path(), window_of(template.path())),
+        (downloaded.path(), window_of(downloaded.path())),
+    ];
     let (mut hits, mut applied) = (0, 0);
     for trial in 0..trials {
+        let (start, window) = starts[trial % 2];
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(template.path(), dir.path());
+        copy_dir(start, dir.path());
         let config = dir.path().join("kiosk.toml");
         hits += usize::from(kill_at_random(&config, "content", window));
         let path = dir.path().join("data/mirror.db");
@@ -211,8 +226,9 @@ fn content_apply_trials(notices: usize, trials: usize) -> (usize, usize) {
         );
         assert_eq!(resumed, 2);
     }
+    let window = (starts[0].1, starts[1].1);
     eprintln!(
-        "content apply: {trials} trials, {hits} kills during a running sync, {applied} left the new release, {} the old (window {window:?})",
+        "content apply: {trials} trials, {hits} kills during a running sync, {applied} left the new release, {} the old (windows {window:?}: downloading, blobs already there)",
         trials - applied
     );
     (hits, applied)
