@@ -6,13 +6,13 @@
 
 use chrono::{DateTime, Utc};
 use protocol::cases::{digest_matches, lookup_digest};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::mirror::cases::{self, CaseView, Freshness};
 use crate::mirror::{Mirror, from_unix, unix};
-use crate::throttle::{Limit, PER_CASE, PER_KIOSK};
+use crate::throttle::{PER_CASE, PER_KIOSK};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -34,34 +34,51 @@ fn normalise_case_no(input: &str) -> String {
     input.trim().to_ascii_uppercase()
 }
 
-/// Times of recent failed lookups, of one case number or of the whole kiosk.
-fn failure_times(
-    conn: &Connection,
-    case_no: Option<&str>,
-    since: i64,
-    limit: &Limit,
-) -> Result<Vec<i64>> {
-    let max = limit.max_failures as i64;
-    let times = match case_no {
-        Some(case_no) => conn
-            .prepare_cached(
-                "SELECT at FROM lookup_failures WHERE case_no = ?1 AND at > ?2 ORDER BY at DESC LIMIT ?3",
-            )?
-            .query_map(params![case_no, since, max], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?,
-        None => conn
-            .prepare_cached("SELECT at FROM lookup_failures WHERE at > ?1 ORDER BY at DESC LIMIT ?2")?
-            .query_map(params![since, max], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?,
-    };
-    Ok(times)
+/// Recent failed lookups in one statement: `(of this case number, of the whole kiosk)`,
+/// newest first, as many of each as its limit can use.
+fn recent_failures(conn: &Connection, case_no: &str, at: i64) -> Result<(Vec<i64>, Vec<i64>)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1, at FROM (SELECT at FROM lookup_failures
+                            WHERE case_no = ?1 AND at > ?2 ORDER BY at DESC LIMIT ?3)
+         UNION ALL
+         SELECT 0, at FROM (SELECT at FROM lookup_failures
+                            WHERE at > ?4 ORDER BY at DESC LIMIT ?5)",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            case_no,
+            at - PER_CASE.window_s,
+            PER_CASE.max_failures as i64,
+            at - PER_KIOSK.window_s,
+            PER_KIOSK.max_failures as i64
+        ],
+        |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?)),
+    )?;
+    let (mut per_case, mut per_kiosk) = (Vec::new(), Vec::new());
+    for row in rows {
+        let (this_case, time) = row?;
+        if this_case {
+            &mut per_case
+        } else {
+            &mut per_kiosk
+        }
+        .push(time);
+    }
+    Ok((per_case, per_kiosk))
 }
 
-fn hall_salt(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT lookup_salt FROM hall LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?)
+/// The hall's salt (if synced) and where the case feed stands, in one statement.
+fn salt_and_freshness(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<(Option<String>, Freshness)> {
+    let (salt, cursor, caught_up) = conn
+        .prepare_cached(
+            "SELECT (SELECT lookup_salt FROM hall LIMIT 1), cursor, caught_up_at
+             FROM case_sync WHERE id = 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok((salt, Freshness::new(cursor, caught_up, now)))
 }
 
 /// What the reads of a lookup decided, before anything is written or logged.
@@ -75,8 +92,7 @@ enum Checked {
 /// The reads of one lookup.
 fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Result<Checked> {
     let at = unix(now);
-    let per_case = failure_times(conn, Some(case_no), at - PER_CASE.window_s, &PER_CASE)?;
-    let per_kiosk = failure_times(conn, None, at - PER_KIOSK.window_s, &PER_KIOSK)?;
+    let (per_case, per_kiosk) = recent_failures(conn, case_no, at)?;
     let locked = [
         PER_CASE.locked_until(&per_case, at),
         PER_KIOSK.locked_until(&per_kiosk, at),
@@ -84,7 +100,7 @@ fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Re
     if let Some(until) = locked.into_iter().flatten().max() {
         return Ok(Checked::Locked(until));
     }
-    let Some(salt) = hall_salt(conn)? else {
+    let (Some(salt), freshness) = salt_and_freshness(conn, now)? else {
         return Ok(Checked::NotReady);
     };
     let candidate = lookup_digest(&salt, case_no, code);
@@ -94,11 +110,9 @@ fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Re
         None
     };
     Ok(match stored {
-        Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => Checked::Match(
-            Box::new(stored.view),
-            cases::freshness(conn, now)?,
-            !per_case.is_empty(),
-        ),
+        Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => {
+            Checked::Match(Box::new(stored.view), freshness, !per_case.is_empty())
+        }
         _ => Checked::NoMatch(per_case),
     })
 }

@@ -223,6 +223,16 @@ pub struct Freshness {
 }
 
 impl Freshness {
+    /// From the stored cursor and time of the last complete sync (Unix seconds).
+    pub fn new(cursor: u64, caught_up: Option<i64>, now: DateTime<Utc>) -> Self {
+        let caught_up_at = caught_up.map(from_unix);
+        Self {
+            caught_up_at,
+            lag_s: caught_up_at.map(|t| (now - t).num_seconds().max(0)),
+            cursor,
+        }
+    }
+
     /// Whether the UI should warn that progress may be out of date.
     pub fn is_stale(&self, max_lag_s: i64) -> bool {
         self.lag_s.is_none_or(|lag| lag > max_lag_s)
@@ -233,12 +243,7 @@ pub fn freshness(conn: &Connection, now: DateTime<Utc>) -> Result<Freshness> {
     let (cursor, caught_up): (u64, Option<i64>) = conn
         .prepare_cached("SELECT cursor, caught_up_at FROM case_sync WHERE id = 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let caught_up_at = caught_up.map(from_unix);
-    Ok(Freshness {
-        caught_up_at,
-        lag_s: caught_up_at.map(|t| (now - t).num_seconds().max(0)),
-        cursor,
-    })
+    Ok(Freshness::new(cursor, caught_up, now))
 }
 
 /// A case as the kiosk shows it: no digest, no code, a masked name.
