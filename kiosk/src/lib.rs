@@ -2,6 +2,8 @@
 //! content releases, heartbeats with remote commands, and the ratings outbox. No UI lives
 //! here; the UI reads the mirror through [`mirror::Mirror`] and listens for content changes.
 
+#![forbid(unsafe_code)]
+
 pub mod backoff;
 pub mod config;
 pub mod content;
