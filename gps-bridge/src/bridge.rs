@@ -132,6 +132,8 @@ impl Bridge {
                 let unit = self.unit(&port);
                 unit.info = Some(info);
                 unit.docked = true;
+                // A new docking may be another unit, somewhere else, with its own clock.
+                unit.sanity = Sanity::default();
             }
             DeviceEvent::Rejected { cause, .. } => {
                 self.unit(&port).tally.reject(cause);

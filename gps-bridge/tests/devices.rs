@@ -166,9 +166,12 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     let reply = mark_while_streaming(&bridge, &master, "J1");
     assert_eq!(reply["ok"], true, "{reply}");
     assert!(reply["corner"]["fixes"].as_u64().unwrap() >= 3, "{reply}");
-    let sentences_before_unplug = unit(&bridge.request(&Request::Status))["sentences"]
-        .as_u64()
-        .unwrap();
+    // 3 fixes before the mark and 40 during it; wait until the last is through.
+    let sentences_before_unplug = 43;
+    bridge.wait_for(
+        |s| unit(s)["sentences"] == sentences_before_unplug,
+        "every fix sent so far",
+    );
 
     // Unplug in the middle of a sentence: the half sentence must not count.
     master.write_all(b"$GPGGA,120100,3954.00").unwrap();
