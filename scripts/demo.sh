@@ -52,7 +52,8 @@ echo "demo: starting the kiosk data plane" >&2
 start kiosk "$bin/kiosk" --config config/kiosk.toml run
 
 echo "demo: starting a simulated handheld and the gps-bridge" >&2
-start simulator "$bin/gps-bridge" simulate --sigma 2
+# A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel.
+start simulator "$bin/gps-bridge" simulate --route config/demo-plot.geojson --sigma 2
 await "$data/simulator.log" "/dev/"
 ln -sfn "$(head -n 1 "$data/simulator.log")" "$data/bridge/garmin"
 cat >"$data/bridge/gps-bridge.toml" <<TOML
