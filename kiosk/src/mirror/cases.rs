@@ -58,13 +58,52 @@ pub struct FeedCase<'a> {
     pub received_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub status: CaseStatus,
-    #[serde(borrow)]
-    pub steps: &'a RawValue,
-    #[serde(borrow, default)]
-    pub result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub publicity: Option<&'a RawValue>,
+    /// JSON text.
+    #[serde(borrow, deserialize_with = "raw_json")]
+    pub steps: Cow<'a, str>,
+    /// JSON text; `None` when absent or `null`.
+    #[serde(borrow, default, deserialize_with = "raw_json_opt")]
+    pub result: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "raw_json_opt")]
+    pub publicity: Option<Cow<'a, str>>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A JSON value kept as its text.
+fn raw_json<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
+    let raw: &'de RawValue = Deserialize::deserialize(d)?;
+    Ok(Cow::Borrowed(raw.get()))
+}
+
+fn raw_json_opt<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    let raw: Option<&'de RawValue> = Deserialize::deserialize(d)?;
+    Ok(raw.map(|r| Cow::Borrowed(r.get())))
+}
+
+fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
+}
+
+impl FeedCase<'_> {
+    /// The same case, no longer borrowing from the page's bytes.
+    pub fn into_owned(self) -> FeedCase<'static> {
+        FeedCase {
+            case_no: owned(self.case_no),
+            kind: owned(self.kind),
+            kind_label: owned(self.kind_label),
+            applicant: owned(self.applicant),
+            lookup_digest: owned(self.lookup_digest),
+            received_at: self.received_at,
+            due_at: self.due_at,
+            status: self.status,
+            steps: owned(self.steps),
+            result: self.result.map(owned),
+            publicity: self.publicity.map(owned),
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +135,17 @@ impl<'a> FeedChange<'a> {
     }
 }
 
+impl FeedChange<'_> {
+    pub fn into_owned(self) -> FeedChange<'static> {
+        FeedChange {
+            op: self.op,
+            seq: self.seq,
+            case: self.case.map(FeedCase::into_owned),
+            case_no: self.case_no.map(owned),
+        }
+    }
+}
+
 /// A page of `GET /api/v1/cases/changes`, ready to apply.
 #[derive(Debug, Deserialize)]
 pub struct FeedPage<'a> {
@@ -103,6 +153,21 @@ pub struct FeedPage<'a> {
     pub changes: Vec<FeedChange<'a>>,
     pub next_after: u64,
     pub has_more: bool,
+}
+
+impl FeedPage<'_> {
+    /// The same page, no longer borrowing from its bytes, to hand to another thread.
+    pub fn into_owned(self) -> FeedPage<'static> {
+        FeedPage {
+            changes: self
+                .changes
+                .into_iter()
+                .map(FeedChange::into_owned)
+                .collect(),
+            next_after: self.next_after,
+            has_more: self.has_more,
+        }
+    }
 }
 
 /// Parses a feed page, pure.
@@ -113,7 +178,7 @@ pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
             Op::Upsert => change
                 .case
                 .as_ref()
-                .is_some_and(|c| c.steps.get().starts_with('[')),
+                .is_some_and(|c| c.steps.starts_with('[')),
             Op::Delete => change.case_no.is_some(),
         };
         if !complete {
@@ -124,11 +189,6 @@ pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
         }
     }
     Ok(page)
-}
-
-/// `null` and absent are the same: no value.
-fn json_text(raw: Option<&RawValue>) -> Option<&str> {
-    raw.map(RawValue::get).filter(|text| *text != "null")
 }
 
 /// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
@@ -143,9 +203,9 @@ pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase<'_>) -> 
         unix(case.received_at),
         unix(case.due_at),
         status_code(case.status),
-        case.steps.get(),
-        json_text(case.result),
-        json_text(case.publicity),
+        case.steps,
+        case.result,
+        case.publicity,
         unix(case.updated_at),
         seq,
     ])?;

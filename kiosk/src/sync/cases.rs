@@ -11,7 +11,7 @@ use reqwest::Method;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::mirror::cases::{Applied, parse_page};
+use crate::mirror::cases::{Applied, FeedPage, parse_page};
 use crate::mirror::{FaultSource, Mirror};
 
 /// What one sync run did.
@@ -111,11 +111,23 @@ impl CaseSync {
     async fn run_inner(&self, mirror: &Mirror) -> Result<SyncReport> {
         self.refresh_hall(mirror).await?;
         let mut cursor = mirror.cursor()?;
-        // The writer parses each page (its rows borrow from the body), tells the fetcher
-        // where the next page starts, then applies: the next page is on the wire while
-        // this one is written.
+        // Three stages, each on its own thread: the fetcher reads page bodies; the parser
+        // parses each, tells the fetcher where the next page starts, and hands the rows on;
+        // the writer applies them. The next page is on the wire and parsed while the
+        // current one is written.
         let (bodies, mut inbox) = mpsc::channel::<Vec<u8>>(1);
         let (cursors, mut next) = mpsc::channel::<(u64, bool)>(1);
+        let (parsed, rows) = std::sync::mpsc::sync_channel::<FeedPage<'static>>(1);
+        let parser = tokio::task::spawn_blocking(move || -> Result<()> {
+            while let Some(body) = inbox.blocking_recv() {
+                let page = parse_page(&body)?;
+                let _ = cursors.blocking_send((page.next_after, page.has_more));
+                if parsed.send(page.into_owned()).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
         let path = self.mirror_path.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<SyncReport> {
             let mut mirror = Mirror::open(&path)?;
@@ -123,9 +135,7 @@ impl CaseSync {
                 cursor: mirror.cursor()?,
                 ..SyncReport::default()
             };
-            while let Some(body) = inbox.blocking_recv() {
-                let page = parse_page(&body)?;
-                let _ = cursors.blocking_send((page.next_after, page.has_more));
+            for page in rows {
                 let applied = mirror.apply_page(&page, Utc::now())?;
                 report.add(applied, !page.has_more);
             }
@@ -137,7 +147,7 @@ impl CaseSync {
                 if bodies.send(body).await.is_err() {
                     return Ok(());
                 }
-                // `None`: the writer stopped (its error is reported below).
+                // `None`: the parser stopped (its error is reported below).
                 let Some((next_after, has_more)) = next.recv().await else {
                     return Ok(());
                 };
@@ -149,9 +159,12 @@ impl CaseSync {
         }
         .await;
         drop(bodies);
-        let report = writer
-            .await
-            .map_err(|e| Error::Invalid(format!("feed writer stopped: {e}")))??;
+        drop(next);
+        let stopped =
+            |e: tokio::task::JoinError| Error::Invalid(format!("feed sync stage stopped: {e}"));
+        let parsed = parser.await.map_err(stopped)?;
+        let report = writer.await.map_err(stopped)??;
+        parsed?;
         fetched?;
         Ok(report)
     }
