@@ -85,6 +85,18 @@ fn feed_paging(c: &mut Criterion) {
             })
         })
     });
+    // Decoding alone: one page's bytes into the typed contract, no I/O.
+    let none: Option<&()> = None;
+    let (_, page_bytes) = runtime
+        .block_on(client.raw(Method::GET, "api/v1/cases/changes?after=0&limit=1000", none))
+        .unwrap();
+    group.throughput(Throughput::Elements(u64::from(PAGE)));
+    group.bench_function("decode_page_1000", |b| {
+        b.iter(|| {
+            let page: protocol::cases::ChangesPage = serde_json::from_slice(&page_bytes).unwrap();
+            assert_eq!(page.changes.len(), PAGE as usize);
+        })
+    });
     group.finish();
 }
 

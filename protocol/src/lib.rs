@@ -17,6 +17,7 @@ pub mod items;
 pub mod layers;
 pub mod plots;
 pub mod ratings;
+pub mod wire_time;
 
 /// Version prefix of every JSON route.
 pub const API_PREFIX: &str = "/api/v1";
