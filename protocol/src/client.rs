@@ -262,6 +262,17 @@ impl Client {
         after: u64,
         limit: u32,
     ) -> Result<ChangesPage, ClientError> {
+        decode(&self.case_changes_bytes(hall, after, limit).await?)
+    }
+
+    /// The same page as the raw JSON body, for readers that decode it their own way (the
+    /// kiosk stores parts of it verbatim); errors are classified as for every route.
+    pub async fn case_changes_bytes(
+        &self,
+        hall: Option<&str>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<u8>, ClientError> {
         let mut url = self.api("cases/changes")?;
         {
             let mut query = url.query_pairs_mut();
@@ -271,7 +282,8 @@ impl Client {
             query.append_pair("after", &after.to_string());
             query.append_pair("limit", &limit.to_string());
         }
-        self.json(self.request(Method::GET, url)).await
+        let response = self.send(self.request(Method::GET, url)).await?;
+        read_limited(response, MAX_RESPONSE_JSON).await
     }
 
     /// `GET /api/v1/layers/{layer}/changes`.

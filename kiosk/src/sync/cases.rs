@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use protocol::client::{Client, ClientError};
-use protocol::error::ErrorBody;
-use reqwest::Method;
+use protocol::client::Client;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
@@ -38,33 +36,7 @@ impl SyncReport {
 /// `GET /api/v1/cases/changes` as the raw JSON body, for [`parse_page`] (see
 /// [`crate::mirror::cases::FeedCase`] for why not the typed [`protocol::cases::Case`]).
 pub async fn fetch_page(client: &Client, hall: &str, after: u64, limit: u32) -> Result<Vec<u8>> {
-    let hall: String = url::form_urlencoded::byte_serialize(hall.as_bytes()).collect();
-    let path = format!("api/v1/cases/changes?hall={hall}&after={after}&limit={limit}");
-    let (status, body) = client.raw::<()>(Method::GET, &path, None).await?;
-    if status == 200 {
-        return Ok(body);
-    }
-    let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
-        Ok(e) => (e.error.code, e.error.message),
-        Err(_) => (
-            "unknown".to_owned(),
-            String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
-        ),
-    };
-    // The same split as the protocol client: a retry can help only the upstream's own failures.
-    Err(if status >= 500 || status == 408 || status == 429 {
-        ClientError::Unavailable {
-            status,
-            message: format!("{code}: {message}"),
-        }
-    } else {
-        ClientError::Rejected {
-            status,
-            code,
-            message,
-        }
-    }
-    .into())
+    Ok(client.case_changes_bytes(Some(hall), after, limit).await?)
 }
 
 pub struct CaseSync {
