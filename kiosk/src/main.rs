@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::backoff::Backoff;
@@ -149,7 +148,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             case_no,
             reasons,
         } => {
-            std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
             let mirror = Mirror::open(&config.mirror_path())?;
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
             let id = mirror.record_rating(

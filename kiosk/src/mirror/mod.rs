@@ -50,6 +50,11 @@ pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
 impl Mirror {
     /// Opens (creating and migrating) the mirror at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        // A kiosk that never synced still answers `status` and `lookup` (with the sample).
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| crate::Error::io(format!("creating {}", folder.display()), e))?;
+        }
         let mut conn = Connection::open(path)?;
         // Rows are ~1.5 kB of case JSON: 16 kB pages take ~10 of them and cut the write
         // calls of a sync by three quarters (only takes effect when the file is created).
