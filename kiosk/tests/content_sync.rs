@@ -152,6 +152,23 @@ fn blob_file(sim: &Sim, sha: &str) -> std::path::PathBuf {
     sim.data.path().join("content").join("blobs").join(sha)
 }
 
+/// Publishes release `version` and then damages its notice's blob on the server.
+async fn publish_with_damaged_notice(sim: &Sim, version: u64, damage: impl FnOnce(&mut Vec<u8>)) {
+    let release = release(version, &demo_key());
+    release.publish(&sim.admin_client()).await.unwrap();
+    let id = format!("notices/test-{version}");
+    let notice = release
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap();
+    let path = blob_file(sim, &notice.sha256);
+    let mut bytes = std::fs::read(&path).unwrap();
+    damage(&mut bytes);
+    std::fs::write(&path, &bytes).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
     let sim = Sim::start(10, &[]);
@@ -178,17 +195,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
     assert_refused(&k, outcome, "signature does not verify");
 
     // A flipped byte in a blob on the server.
-    let v4 = release(4, &demo_key());
-    v4.publish(&sim.admin_client()).await.unwrap();
-    let notice = v4
-        .manifest
-        .entries
-        .iter()
-        .find(|e| e.id == "notices/test-4")
-        .unwrap();
-    let mut bytes = std::fs::read(blob_file(&sim, &notice.sha256)).unwrap();
-    bytes[10] ^= 0x01;
-    std::fs::write(blob_file(&sim, &notice.sha256), &bytes).unwrap();
+    publish_with_damaged_notice(&sim, 4, |bytes| bytes[10] ^= 0x01).await;
     let outcome = poll(&mut k).await;
     assert!(
         matches!(
@@ -200,16 +207,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
     assert_refused(&k, outcome, "blob notices/test-4");
 
     // A truncated blob.
-    let v5 = release(5, &demo_key());
-    v5.publish(&sim.admin_client()).await.unwrap();
-    let notice = v5
-        .manifest
-        .entries
-        .iter()
-        .find(|e| e.id == "notices/test-5")
-        .unwrap();
-    let bytes = std::fs::read(blob_file(&sim, &notice.sha256)).unwrap();
-    std::fs::write(blob_file(&sim, &notice.sha256), &bytes[..bytes.len() / 2]).unwrap();
+    publish_with_damaged_notice(&sim, 5, |bytes| bytes.truncate(bytes.len() / 2)).await;
     let outcome = poll(&mut k).await;
     assert_refused(&k, outcome, "blob notices/test-5");
 
