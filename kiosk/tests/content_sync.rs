@@ -33,6 +33,17 @@ fn kiosk(sim: &Sim) -> Kiosk {
     }
 }
 
+/// A kiosk that has already applied a good release 1 from `sim`.
+async fn kiosk_with_release_1(sim: &Sim) -> Kiosk {
+    let mut k = kiosk(sim);
+    release(1, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    poll(&mut k).await.unwrap();
+    k
+}
+
 /// The sample plus a notice unique to `version`, so each release has a blob of its own.
 fn release(version: u64, key: &ed25519_dalek::SigningKey) -> Release {
     let mut compiled = sample::builtin();
@@ -172,12 +183,7 @@ async fn publish_with_damaged_notice(sim: &Sim, version: u64, damage: impl FnOnc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
     let sim = Sim::start(10, &[]);
-    let mut k = kiosk(&sim);
-    release(1, &demo_key())
-        .publish(&sim.admin_client())
-        .await
-        .unwrap();
-    poll(&mut k).await.unwrap();
+    let mut k = kiosk_with_release_1(&sim).await;
 
     // A flipped byte in the manifest (still valid JSON, so the server takes it).
     let v2 = release(2, &demo_key());
@@ -252,12 +258,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_that_fails_validation_refuses_the_whole_release() {
     let sim = Sim::start(10, &[]);
-    let mut k = kiosk(&sim);
-    release(1, &demo_key())
-        .publish(&sim.admin_client())
-        .await
-        .unwrap();
-    poll(&mut k).await.unwrap();
+    let mut k = kiosk_with_release_1(&sim).await;
     // A validly signed release whose notice ends before it starts (an older tool, say).
     let mut compiled = sample::builtin();
     compiled.items.push((
