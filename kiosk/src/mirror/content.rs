@@ -416,25 +416,11 @@ impl Mirror {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::sample;
 
     fn sample_mirror(dir: &std::path::Path) -> Mirror {
         let mut mirror = Mirror::open(&dir.join("m.db")).unwrap();
-        let compiled = sample::builtin();
-        let tx = mirror.conn_mut().transaction().unwrap();
-        replace(
-            &tx,
-            &Release {
-                version: None,
-                manifest_sha256: None,
-                etag: None,
-                items: &compiled.items,
-                media: &[],
-            },
-            Utc::now(),
-        )
-        .unwrap();
-        tx.commit().unwrap();
+        let store = crate::content::store::BlobStore::open(&dir.join("blobs")).unwrap();
+        assert!(crate::content::install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap());
         mirror
     }
 
