@@ -34,7 +34,7 @@ impl fmt::Display for FieldError {
 
 /// Cursor over the fields of a payload (the text between the address and the checksum).
 /// Fields past the end read as empty, since receivers routinely drop trailing empty fields.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fields<'a> {
     rest: Option<&'a [u8]>,
     number: u8,
@@ -53,6 +53,19 @@ impl<'a> Fields<'a> {
             rest: after_address.strip_prefix(b","),
             number: 0,
         }
+    }
+
+    /// A cursor with no fields left.
+    pub fn exhausted() -> Self {
+        Fields {
+            rest: None,
+            number: 0,
+        }
+    }
+
+    /// Whether every field has been read.
+    pub fn is_exhausted(&self) -> bool {
+        self.rest.is_none()
     }
 
     /// The next field's text ("" when absent).

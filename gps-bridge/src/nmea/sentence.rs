@@ -138,18 +138,53 @@ pub struct SatelliteInView {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gsv {
+pub struct Gsv<'a> {
     pub sentence_count: Option<u32>,
     pub sentence_number: Option<u32>,
     pub satellites_in_view: Option<u32>,
-    satellites: [SatelliteInView; 4],
-    satellite_count: u8,
+    /// The fields after the counts: up to four satellites of four fields each.
+    satellite_fields: Fields<'a>,
 }
 
-impl Gsv {
-    pub fn satellites(&self) -> &[SatelliteInView] {
-        &self.satellites[..usize::from(self.satellite_count)]
+impl<'a> Gsv<'a> {
+    /// The satellites of this sentence (up to four), decoded as they are read: GSV is the most
+    /// frequent sentence and the bridge itself only needs the counts, so the sixteen satellite
+    /// fields are not parsed unless asked for. A malformed field ends the list with its error.
+    /// A lone last field is NMEA 4.10's signal id, not a satellite.
+    pub fn satellites(&self) -> impl Iterator<Item = Result<SatelliteInView, FieldError>> + 'a {
+        let mut f = self.satellite_fields;
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            while !failed && !f.is_exhausted() {
+                let satellite = satellite(&mut f);
+                failed = satellite.is_err();
+                match satellite {
+                    Ok(Some(satellite)) => return Some(Ok(satellite)),
+                    Ok(None) => {}
+                    Err(error) => return Some(Err(error)),
+                }
+            }
+            None
+        })
+        .take(4)
     }
+}
+
+/// One satellite of a GSV sentence; `None` for an empty slot or the trailing signal id.
+fn satellite(f: &mut Fields<'_>) -> Result<Option<SatelliteInView>, FieldError> {
+    let prn = f.u32()?;
+    if f.is_exhausted() {
+        return Ok(None);
+    }
+    let elevation = f.u16()?;
+    let azimuth = f.u16()?;
+    let snr = f.u16()?;
+    Ok(prn.map(|prn| SatelliteInView {
+        prn: prn.min(u32::from(u16::MAX)) as u16,
+        elevation,
+        azimuth,
+        snr,
+    }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -302,7 +337,7 @@ pub enum Sentence<'a> {
     Rmc(Rmc),
     Gll(Gll),
     Gsa(Gsa),
-    Gsv(Gsv),
+    Gsv(Gsv<'a>),
     Vtg(Vtg),
     Zda(Zda),
     Gst(Gst),
@@ -526,45 +561,18 @@ fn gsa<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
 }
 
 fn gsv<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
-    let sentence_count = f.u32()?;
-    let sentence_number = f.u32()?;
-    let satellites_in_view = f.u32()?;
-    let empty = SatelliteInView {
-        prn: 0,
-        elevation: None,
-        azimuth: None,
-        snr: None,
-    };
-    let mut satellites = [empty; 4];
-    let mut satellite_count = 0u8;
-    for _ in 0..4 {
-        let prn = f.u32()?;
-        let elevation = f.u16()?;
-        let azimuth = f.u16()?;
-        let snr = f.u16()?;
-        if let Some(prn) = prn {
-            satellites[usize::from(satellite_count)] = SatelliteInView {
-                prn: prn.min(u32::from(u16::MAX)) as u16,
-                elevation,
-                azimuth,
-                snr,
-            };
-            satellite_count += 1;
-        }
-    }
     Ok(Sentence::Gsv(Gsv {
-        sentence_count,
-        sentence_number,
-        satellites_in_view,
-        satellites,
-        satellite_count,
+        sentence_count: f.u32()?,
+        sentence_number: f.u32()?,
+        satellites_in_view: f.u32()?,
+        satellite_fields: std::mem::replace(f, Fields::exhausted()),
     }))
 }
 
 fn vtg<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let track_true = f.f64()?;
     // NMEA 1.5 receivers send four bare numbers; later ones tag each value with a unit letter.
-    let mut probe = f.clone();
+    let mut probe = *f;
     if probe.bytes() != b"T" {
         return Ok(Sentence::Vtg(Vtg {
             track_true,

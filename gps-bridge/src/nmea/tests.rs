@@ -207,14 +207,28 @@ fn gsv_gsa_vtg_shapes() {
         panic!()
     };
     assert_eq!(
-        (empty.satellites_in_view, empty.satellites().len()),
+        (empty.satellites_in_view, empty.satellites().count()),
         (Some(0), 0)
     );
     let Sentence::Gsv(gsv) = parsed("$GPGSV,3,3,10,24,06,166,35,28,09,271,*7D").sentence else {
         panic!()
     };
-    assert_eq!(gsv.satellites().len(), 2);
-    assert_eq!(gsv.satellites()[1].snr, None);
+    let satellites: Vec<_> = gsv.satellites().collect::<Result<_, _>>().unwrap();
+    assert_eq!(satellites.len(), 2);
+    assert_eq!((satellites[1].prn, satellites[1].snr), (28, None));
+    // NMEA 4.10 ends GSV with a signal id; a malformed satellite field ends the list with its
+    // error, numbered as in the NMEA tables.
+    let Sentence::Gsv(signal) = parsed("$GAGSV,1,1,01,11,45,120,38,7").sentence else {
+        panic!()
+    };
+    let prns: Vec<u16> = signal.satellites().map(|s| s.unwrap().prn).collect();
+    assert_eq!(prns, [11]);
+    let Sentence::Gsv(bad) = parsed("$GPGSV,1,1,02,11,45,1x0,38,12,10,200,").sentence else {
+        panic!()
+    };
+    let read: Vec<_> = bad.satellites().collect();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].unwrap_err().field, 6);
     let Sentence::Gsa(gsa) = parsed("$GPGSA,A,3,03,07,08,,,,,,,,,,3.6,2.0,*3A").sentence else {
         panic!()
     };
