@@ -6,10 +6,11 @@
 //! shape, `YYYY-MM-DDTHH:MM:SSZ`, possibly with a fraction; that shape is parsed directly,
 //! and anything else still goes through chrono, so every valid RFC 3339 time is accepted.
 
-use std::borrow::Cow;
+use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::de::Visitor;
+use serde::{Deserializer, Serialize, Serializer};
 
 fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |n, &b| {
@@ -64,8 +65,24 @@ pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S
     time.serialize(serializer)
 }
 
+/// Reads the time from whatever string the format hands over, borrowed or transient, without
+/// copying it (serde's `Cow<str>` would always allocate).
+struct TimeVisitor;
+
+impl<'de> Visitor<'de> for TimeVisitor {
+    type Value = DateTime<Utc>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an RFC 3339 time")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        parse(text)
+    }
+}
+
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
-    parse(&Cow::<str>::deserialize(deserializer)?)
+    deserializer.deserialize_str(TimeVisitor)
 }
 
 /// The same for optional timestamps.
@@ -79,12 +96,35 @@ pub mod option {
         time.serialize(serializer)
     }
 
+    struct OptionVisitor;
+
+    impl<'de> Visitor<'de> for OptionVisitor {
+        type Value = Option<DateTime<Utc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an RFC 3339 time or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            super::deserialize(deserializer).map(Some)
+        }
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<DateTime<Utc>>, D::Error> {
-        Option::<Cow<str>>::deserialize(deserializer)?
-            .map(|text| parse(&text))
-            .transpose()
+        deserializer.deserialize_option(OptionVisitor)
     }
 }
 
@@ -123,6 +163,29 @@ mod tests {
             "x",
         ] {
             assert!(parse::<serde_json::Error>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Stamped {
+        #[serde(with = "super")]
+        at: DateTime<Utc>,
+        #[serde(default, with = "option")]
+        until: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn fields_read_times_nulls_escapes_and_bad_types() {
+        let read = |json: &str| serde_json::from_str::<Stamped>(json);
+        let at = chrono_parse("2026-11-29T01:02:03Z").unwrap();
+        let both = read(r#"{"at":"2026-11-29T01:02:03Z","until":"2026-11-29T09:02:03+08:00"}"#);
+        assert_eq!(both.unwrap().until, Some(at));
+        // An escaped character makes serde_json hand over a transient copy, not a borrow.
+        let escaped = read(r#"{"at":"2026-11-29T01:02:03\u005a","until":null}"#).unwrap();
+        assert_eq!((escaped.at, escaped.until), (at, None));
+        assert_eq!(read(r#"{"at":"2026-11-29T01:02:03Z"}"#).unwrap().until, None);
+        for bad in [r#"{"at":17}"#, r#"{"at":null}"#, r#"{"at":"x","until":1}"#] {
+            assert!(read(bad).is_err(), "{bad}");
         }
     }
 

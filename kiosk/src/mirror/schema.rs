@@ -3,7 +3,8 @@
 
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- The hall this kiosk serves, with the salt of its lookup digests.
 CREATE TABLE hall (
     id TEXT PRIMARY KEY,
@@ -114,7 +115,36 @@ CREATE TABLE ratings_outbox (
     last_error TEXT
 );
 CREATE INDEX ratings_outbox_pending ON ratings_outbox (state, created_at);
-"#];
+"#,
+    r#"
+-- Cases keyed by their number in the table itself (WITHOUT ROWID): a lookup is one B-tree
+-- descent instead of one in the case_no index and another in the table. At 1,000,000 cases
+-- this took the warm lookup's p99 from about 55 to about 32 µs (docs/performance.md). Rows
+-- (~1.5 kB) stay well under the in-page limit of the 16 kB pages.
+CREATE TABLE cases_by_number (
+    case_no TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    kind_label TEXT NOT NULL,
+    applicant TEXT NOT NULL,
+    lookup_digest TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    steps TEXT NOT NULL,
+    result TEXT,
+    publicity TEXT,
+    updated_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO cases_by_number (case_no, kind, kind_label, applicant, lookup_digest, received_at,
+        due_at, status, steps, result, publicity, updated_at, seq)
+    SELECT case_no, kind, kind_label, applicant, lookup_digest, received_at,
+        due_at, status, steps, result, publicity, updated_at, seq
+    FROM cases;
+DROP TABLE cases;
+ALTER TABLE cases_by_number RENAME TO cases;
+"#,
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
@@ -122,8 +152,53 @@ pub fn migrations() -> Migrations<'static> {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::Connection;
+
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn cases_survive_the_move_to_a_table_keyed_by_case_number() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 1).unwrap();
+        conn.execute(
+            &format!("{} ON CONFLICT DO NOTHING", crate::mirror::cases::INSERT),
+            rusqlite::params![
+                "GY2026-ZJD-000001",
+                "homestead",
+                "宅基地审批",
+                "张*三",
+                "ab",
+                1,
+                2,
+                "in_review",
+                "[]",
+                None::<String>,
+                None::<String>,
+                3,
+                7
+            ],
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let (applicant, seq): (String, i64) = conn
+            .query_row(
+                "SELECT applicant, seq FROM cases WHERE case_no = 'GY2026-ZJD-000001'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((applicant.as_str(), seq), ("张*三", 7));
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT steps FROM cases WHERE case_no = ?1",
+                ["x"],
+                |r| r.get("detail"),
+            )
+            .unwrap();
+        assert!(plan.contains("PRIMARY KEY"), "{plan}");
     }
 }
