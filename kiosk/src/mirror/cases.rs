@@ -56,7 +56,9 @@ pub struct FeedCase<'a> {
     pub applicant: Cow<'a, str>,
     #[serde(borrow)]
     pub lookup_digest: Cow<'a, str>,
+    #[serde(with = "protocol::wire_time")]
     pub received_at: DateTime<Utc>,
+    #[serde(with = "protocol::wire_time")]
     pub due_at: DateTime<Utc>,
     pub status: CaseStatus,
     /// JSON text.
@@ -67,6 +69,7 @@ pub struct FeedCase<'a> {
     pub result: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "raw_json_opt")]
     pub publicity: Option<Cow<'a, str>>,
+    #[serde(with = "protocol::wire_time")]
     pub updated_at: DateTime<Utc>,
 }
 
