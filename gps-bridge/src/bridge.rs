@@ -128,7 +128,7 @@ impl Bridge {
         let port = event.port().to_owned();
         match event {
             DeviceEvent::Docked(info) => {
-                tracing::info!(port = %info.port, baud = info.baud, model = ?info.model, "unit docked");
+                tracing::info!(port = %info.port, baud = info.baud, framing = %info.framing, model = ?info.model, "unit docked");
                 let unit = self.unit(&port);
                 unit.info = Some(info);
                 unit.docked = true;
@@ -311,6 +311,7 @@ impl Bridge {
                     "pid": u.info.as_ref().and_then(|i| i.pid).map(|v| format!("{v:04x}")),
                     "model": u.info.as_ref().and_then(|i| i.model.clone()),
                     "baud": u.info.as_ref().map(|i| i.baud),
+                    "framing": u.info.as_ref().map(|i| i.framing),
                     "sentences": u.tally.accepted,
                     "rejects": u.tally.rejected,
                     "undecodable": u.tally.undecodable,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::device::Framing;
 use crate::survey::{QualityFilter, RouteConfig};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -60,6 +61,20 @@ impl Baud {
             Baud::Fixed(b) => vec![b],
             Baud::Hunt(HuntKeyword::Auto) => HUNT_BAUDS.to_vec(),
         }
+    }
+
+    /// The line settings to open with, in hunting order: a fixed speed is 8N1 (NMEA's
+    /// framing); hunting tries every speed at 8N1, then every speed at 7N2, and round again,
+    /// as gpsd does.
+    pub fn lines(self) -> Vec<(u32, Framing)> {
+        let framings: &[Framing] = match self {
+            Baud::Fixed(_) => &[Framing::EightNoneOne],
+            Baud::Hunt(_) => &[Framing::EightNoneOne, Framing::SevenNoneTwo],
+        };
+        framings
+            .iter()
+            .flat_map(|&framing| self.candidates().into_iter().map(move |b| (b, framing)))
+            .collect()
     }
 }
 

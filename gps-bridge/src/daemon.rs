@@ -24,7 +24,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let (request_tx, mut request_rx) = mpsc::channel(16);
     let stop = Arc::new(AtomicBool::new(false));
     let settings = ReaderSettings {
-        bauds: config.serial.baud.candidates(),
+        lines: config.serial.baud.lines(),
         hunt_timeout: config.serial.hunt_timeout(),
         framer: FramerConfig {
             accept_missing_checksum: config.nmea.accept_missing_checksum,

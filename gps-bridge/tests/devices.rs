@@ -12,7 +12,7 @@ use gps_bridge::control::{Request, call};
 use gps_bridge::daemon;
 use gps_bridge::survey::{Source, SurveyStore};
 use serde_json::Value;
-use serialport::{SerialPort, TTYPort};
+use serialport::{SerialPort, StopBits, TTYPort};
 
 fn with_checksum(body: &str) -> String {
     let sum = body.bytes().fold(0u8, |a, b| a ^ b);
@@ -261,18 +261,21 @@ fn transferred_route_becomes_a_plot_candidate() {
     assert!(plot.corners[1].raw[0].starts_with("$GPWPL,"));
 }
 
-#[test]
-fn wrong_baud_start_is_hunted_to_the_units_speed() {
+/// Docks a unit that only makes sense to the bridge once the bridge's end of the line is at
+/// `speed` with `stop_bits` (what a pty can show of a framing); until then it sends line
+/// noise. Returns the status once the unit is docked.
+fn hunt_until_locked(speed: u32, stop_bits: StopBits) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let (mut master, slave) = dock(&dir.path().join("gps0"));
     let bridge = Running::start(dir.path(), Baud::Hunt(HuntKeyword::Auto));
-    // The unit talks at 19200. At any other speed the bridge would see line noise, so that is
-    // what it gets until it has set its end of the line to 19200.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     let mut second = 0;
-    let status = loop {
-        let speed = slave.baud_rate().unwrap_or_default();
-        if speed == 19200 {
+    loop {
+        let line = (
+            slave.baud_rate().unwrap_or_default(),
+            slave.stop_bits().unwrap_or(StopBits::One),
+        );
+        if line == (speed, stop_bits) {
             master.write_all(gga(second).as_bytes()).unwrap();
             second += 1;
         } else {
@@ -283,16 +286,29 @@ fn wrong_baud_start_is_hunted_to_the_units_speed() {
         if let Ok(status) = call(&bridge.config.socket_path(), &Request::Status)
             && docked_with(&status, 1)
         {
-            break status;
+            return status;
         }
-        assert!(Instant::now() < deadline, "never locked; line at {speed}");
+        assert!(Instant::now() < deadline, "never locked; line at {line:?}");
         thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+#[test]
+fn wrong_baud_start_is_hunted_to_the_units_speed() {
+    let status = hunt_until_locked(19200, StopBits::One);
     assert_eq!(unit(&status)["baud"], 19200);
+    assert_eq!(unit(&status)["framing"], "8N1");
     assert!(
         unit(&status)["rejects"].as_object().unwrap().is_empty(),
         "{status}"
     );
+}
+
+#[test]
+fn a_unit_set_to_7n2_is_found_on_the_second_hunting_pass() {
+    let status = hunt_until_locked(4800, StopBits::Two);
+    assert_eq!(unit(&status)["baud"], 4800);
+    assert_eq!(unit(&status)["framing"], "7N2");
 }
 
 #[test]

@@ -183,7 +183,10 @@ mod tests {
         // An escaped character makes serde_json hand over a transient copy, not a borrow.
         let escaped = read(r#"{"at":"2026-11-29T01:02:03\u005a","until":null}"#).unwrap();
         assert_eq!((escaped.at, escaped.until), (at, None));
-        assert_eq!(read(r#"{"at":"2026-11-29T01:02:03Z"}"#).unwrap().until, None);
+        assert_eq!(
+            read(r#"{"at":"2026-11-29T01:02:03Z"}"#).unwrap().until,
+            None
+        );
         for bad in [r#"{"at":17}"#, r#"{"at":null}"#, r#"{"at":"x","until":1}"#] {
             assert!(read(bad).is_err(), "{bad}");
         }

@@ -1,12 +1,15 @@
 //! Serial devices: which ports are receivers, and one blocking reader thread per docked unit.
-//! This is the only code that touches `serialport`; what it reads goes out as [`DeviceEvent`]s.
+//! This is the only code that touches serial ports; what it reads goes out as
+//! [`DeviceEvent`]s.
 
 mod ports;
 mod reader;
+mod tty;
 mod watcher;
 
 pub use ports::{PortCandidate, discover};
 pub use reader::{ReaderSettings, read_port};
+pub use tty::Framing;
 pub use watcher::watch;
 
 use serde::Serialize;
@@ -22,6 +25,7 @@ pub struct UnitInfo {
     /// USB product string, when the port list gives one.
     pub model: Option<String>,
     pub baud: u32,
+    pub framing: Framing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

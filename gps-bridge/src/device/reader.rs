@@ -1,20 +1,20 @@
 //! Reads one port until it goes away: opens it, finds the baud rate if asked to, and turns the
 //! byte stream into [`DeviceEvent`]s.
 
-use std::io::{ErrorKind, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serialport::SerialPort;
 use tokio::sync::mpsc::Sender;
 
+use super::tty::{Framing, ReadOnlyTty, ReadOutcome};
 use super::{DeviceEvent, PortCandidate, UnitInfo};
 use crate::nmea::{Framer, FramerConfig};
 
 #[derive(Debug, Clone)]
 pub struct ReaderSettings {
-    /// One speed, or the speeds to hunt through in order.
-    pub bauds: Vec<u32>,
+    /// One line setting, or the settings to hunt through in order (see
+    /// [`crate::config::Baud::lines`]).
+    pub lines: Vec<(u32, Framing)>,
     /// Hunting moves on after this long without a valid sentence.
     pub hunt_timeout: Duration,
     pub framer: FramerConfig,
@@ -24,36 +24,34 @@ pub struct ReaderSettings {
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Reads `candidate` until EOF, a read error, `stop`, or the event channel closing; returns why
-/// it ended. The port is never written to.
+/// it ended. The port is opened read-only: nothing is ever sent to a unit.
 pub fn read_port(
     candidate: &PortCandidate,
     settings: &ReaderSettings,
     events: &Sender<DeviceEvent>,
     stop: &AtomicBool,
 ) -> String {
-    let Some(&first_baud) = settings.bauds.first() else {
+    let Some(&(first_baud, first_framing)) = settings.lines.first() else {
         return "no baud rate configured".to_owned();
     };
-    let mut port = match serialport::new(&candidate.path, first_baud)
-        .timeout(READ_TIMEOUT)
-        .open_native()
-    {
+    let mut port = match ReadOnlyTty::open(candidate.path.as_ref(), first_baud, first_framing) {
         Ok(port) => port,
         Err(e) => return format!("open failed: {e}"),
     };
-    let hunting = settings.bauds.len() > 1;
-    let mut baud_index = 0;
+    let hunting = settings.lines.len() > 1;
+    let mut line_index = 0;
     let mut locked = !hunting;
-    let info = |baud| {
+    let info = |(baud, framing)| {
         DeviceEvent::Docked(UnitInfo {
             port: candidate.path.clone(),
             vid: candidate.vid,
             pid: candidate.pid,
             model: candidate.model.clone(),
             baud,
+            framing,
         })
     };
-    if locked && events.blocking_send(info(first_baud)).is_err() {
+    if locked && events.blocking_send(info(settings.lines[0])).is_err() {
         return "bridge stopped".to_owned();
     }
     let mut framer = Framer::new(settings.framer);
@@ -61,9 +59,10 @@ pub fn read_port(
     let mut hunt_deadline = Instant::now() + settings.hunt_timeout;
     let mut out = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        match port.read(&mut buf) {
-            Ok(0) => return "end of file".to_owned(),
-            Ok(n) => framer.push(&buf[..n], |r| {
+        match port.read_timeout(&mut buf, READ_TIMEOUT) {
+            Ok(ReadOutcome::Closed) => return "end of file".to_owned(),
+            Ok(ReadOutcome::Idle) => {}
+            Ok(ReadOutcome::Bytes(n)) => framer.push(&buf[..n], |r| {
                 out.push(match r {
                     Ok(line) => DeviceEvent::Sentence {
                         port: candidate.path.clone(),
@@ -75,7 +74,6 @@ pub fn read_port(
                     },
                 })
             }),
-            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return format!("read error: {e}"),
         }
         if !locked {
@@ -85,7 +83,7 @@ pub fn read_port(
             {
                 locked = true;
                 if events
-                    .blocking_send(info(settings.bauds[baud_index]))
+                    .blocking_send(info(settings.lines[line_index]))
                     .is_err()
                 {
                     return "bridge stopped".to_owned();
@@ -94,9 +92,10 @@ pub fn read_port(
                 // wrong speeds, not a fault of the unit.
                 out.retain(|e| matches!(e, DeviceEvent::Sentence { .. }));
             } else if Instant::now() >= hunt_deadline {
-                baud_index = (baud_index + 1) % settings.bauds.len();
-                if let Err(e) = port.set_baud_rate(settings.bauds[baud_index]) {
-                    return format!("cannot set {} baud: {e}", settings.bauds[baud_index]);
+                line_index = (line_index + 1) % settings.lines.len();
+                let (baud, framing) = settings.lines[line_index];
+                if let Err(e) = port.set_line(baud, framing) {
+                    return format!("cannot set {baud} baud {framing}: {e}");
                 }
                 framer.reset();
                 hunt_deadline = Instant::now() + settings.hunt_timeout;
