@@ -52,8 +52,9 @@ echo "demo: starting the kiosk data plane" >&2
 start kiosk "$bin/kiosk" --config config/kiosk.toml run
 
 echo "demo: starting a simulated handheld and the gps-bridge" >&2
-# A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel.
-start simulator "$bin/gps-bridge" simulate --route config/demo-plot.geojson --sigma 2
+# A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel. The simulated officer
+# stands 45 s at each corner and walks to the next; the simulator's log says where they are.
+start simulator "$bin/gps-bridge" simulate --route config/demo-plot.geojson --sigma 2 --dwell 45
 await "$data/simulator.log" "/dev/"
 ln -sfn "$(head -n 1 "$data/simulator.log")" "$data/bridge/garmin"
 cat >"$data/bridge/gps-bridge.toml" <<TOML
@@ -74,7 +75,9 @@ demo: running. Logs are in $data/*.log. Try, in another terminal:
   $bin/kiosk --config config/kiosk.toml status
   $bin/kiosk-admin fleet --upstream $upstream --token demo-admin-token
   $bin/gps-bridge --config $data/bridge/gps-bridge.toml status
-  $bin/gps-bridge --config $data/bridge/gps-bridge.toml mark J1 --secs 10
+  tail -f $data/simulator.log   # which corner the simulated officer stands at
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml mark J1 --secs 10   # while at J1
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml close-plot demo-homestead
 More case numbers and codes: $data/egov/demo-lookups.txt. Ctrl-C stops everything.
 TEXT
 wait

@@ -3,7 +3,7 @@
 //! sentences, and the result does not depend on how the stream was split.
 #![no_main]
 
-use gps_bridge::nmea::{Framer, FramerConfig, MAX_SENTENCE_LEN, Reject, decode};
+use gps_bridge::nmea::{Framer, FramerConfig, MAX_SENTENCE_LEN, Reject, Sentence, decode};
 use libfuzzer_sys::fuzz_target;
 
 fn run(chunks: &[&[u8]], config: FramerConfig) -> Vec<Result<String, Reject>> {
@@ -16,7 +16,14 @@ fn run(chunks: &[&[u8]], config: FramerConfig) -> Vec<Result<String, Reject>> {
                 assert!(raw.len() <= MAX_SENTENCE_LEN);
                 assert!(raw.starts_with('$') || raw.starts_with('!'));
                 assert!(raw.bytes().all(|b| (0x20..0x7f).contains(&b)));
-                let _ = decode(line);
+                // The parts decoded only on demand (GSV satellites, route waypoints) are walked too.
+                match decode(line).map(|parsed| parsed.sentence) {
+                    Ok(Sentence::Gsv(gsv)) => gsv.satellites().for_each(drop),
+                    Ok(Sentence::Rte(route) | Sentence::Pmgnrte(route)) => {
+                        route.waypoints().for_each(drop)
+                    }
+                    _ => {}
+                }
             }
             out.push(r.map(|line| line.raw().to_owned()));
         });

@@ -58,6 +58,10 @@ enum Command {
         /// Seconds between fixes (1 like a handheld; less for quick tests).
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
+        /// Carry the unit round the route: stand this many seconds at each corner (time to
+        /// `mark` it), walk to the next at 1.2 m/s. Without it the unit stays at the first corner.
+        #[arg(long)]
+        dwell: Option<f64>,
     },
     /// Parse a recorded NMEA stream; print one JSON object per accepted sentence on stdout and a
     /// summary of rejects by cause on stderr.
@@ -126,8 +130,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             route,
             sigma,
             interval,
+            dwell,
         } => {
-            simulator::run(route.as_deref(), sigma, interval)?;
+            simulator::run(route.as_deref(), sigma, interval, dwell)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay {

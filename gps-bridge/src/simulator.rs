@@ -1,7 +1,9 @@
 //! `gps-bridge simulate`: a Garmin handheld on a pseudo-terminal. Each second it sends GGA, RMC,
 //! GSA, GSV, GST and PGRME for a position with a time-correlated error (a first-order
 //! Gauss-Markov process per axis, as real GNSS error wanders rather than jumps), plus the active
-//! route of plot corners as RTE with one WPL per second, cycling through them.
+//! route of plot corners as RTE with one WPL per second, cycling through them. With `--dwell`
+//! the unit is carried round the plot: it stands that long at each corner (time for
+//! `gps-bridge mark`) and walks to the next at a walking pace, saying where it is on stderr.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,6 +18,8 @@ use serialport::{SerialPort, TTYPort};
 const METRES_PER_DEGREE: f64 = 111_320.0;
 /// Correlation time of the position error: minutes, like multipath and ionosphere.
 const ERROR_CORRELATION_S: f64 = 60.0;
+/// How fast the officer carrying the unit walks between corners.
+const WALKING_SPEED_MPS: f64 = 1.2;
 /// Where the unit stands when no route is given (Beijing).
 const DEFAULT_POSITION: (f64, f64) = (116.397_4, 39.908_7);
 
@@ -40,6 +44,28 @@ pub struct Handheld {
     /// Seconds of day of the next fix.
     second: u32,
     next_wpl: usize,
+    walk: Option<Walk>,
+}
+
+/// Carrying the unit round the plot.
+struct Walk {
+    dwell_s: f64,
+    /// The corner the unit is at, or walking to.
+    corner: usize,
+    /// Seconds still to stand at `corner`; `None` while walking to it.
+    standing: Option<f64>,
+}
+
+/// What the unit did in a step of [`Handheld::walk`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Movement {
+    /// Still standing at a corner, or still walking to the next.
+    Continuing,
+    Arrived(String),
+    Left {
+        from: String,
+        to: String,
+    },
 }
 
 fn with_checksum(body: &str) -> String {
@@ -74,7 +100,53 @@ impl Handheld {
             rng,
             second: 12 * 3600,
             next_wpl: 0,
+            walk: None,
         }
+    }
+
+    /// Carries the unit round the route: `dwell_s` at each corner, walking in between. Without a
+    /// route of at least two corners the unit stays put.
+    pub fn walking(mut self, dwell_s: f64) -> Self {
+        if self.corners.len() >= 2 {
+            self.walk = Some(Walk {
+                dwell_s,
+                corner: 0,
+                standing: Some(dwell_s),
+            });
+        }
+        self
+    }
+
+    /// Moves the unit by `dt_s` seconds of standing or walking.
+    pub fn walk(&mut self, dt_s: f64) -> Movement {
+        let Some(walk) = &mut self.walk else {
+            return Movement::Continuing;
+        };
+        if let Some(left) = &mut walk.standing {
+            *left -= dt_s;
+            if *left > 0.0 {
+                return Movement::Continuing;
+            }
+            let from = self.corners[walk.corner].name.clone();
+            walk.corner = (walk.corner + 1) % self.corners.len();
+            walk.standing = None;
+            let to = self.corners[walk.corner].name.clone();
+            return Movement::Left { from, to };
+        }
+        let target = &self.corners[walk.corner];
+        let metres_per_degree_lon = METRES_PER_DEGREE * self.lat.to_radians().cos();
+        let north = (target.lat - self.lat) * METRES_PER_DEGREE;
+        let east = (target.lon - self.lon) * metres_per_degree_lon;
+        let distance = north.hypot(east);
+        let step = WALKING_SPEED_MPS * dt_s;
+        if distance <= step {
+            (self.lat, self.lon) = (target.lat, target.lon);
+            walk.standing = Some(walk.dwell_s);
+            return Movement::Arrived(target.name.clone());
+        }
+        self.lat += north / distance * step / METRES_PER_DEGREE;
+        self.lon += east / distance * step / metres_per_degree_lon;
+        Movement::Continuing
     }
 
     /// The sentences of one second, in a Garmin handheld's order.
@@ -206,10 +278,18 @@ pub fn corners_from_geojson(text: &str) -> anyhow::Result<Vec<RouteCorner>> {
 }
 
 /// Opens a pty, prints the receiver end's path, and sends forever.
-pub fn run(route: Option<&Path>, sigma_m: f64, interval_s: f64) -> anyhow::Result<()> {
+pub fn run(
+    route: Option<&Path>,
+    sigma_m: f64,
+    interval_s: f64,
+    dwell_s: Option<f64>,
+) -> anyhow::Result<()> {
     let valid = sigma_m.is_finite() && sigma_m >= 0.0 && interval_s > 0.0 && interval_s <= 60.0;
     if !valid {
         bail!("--sigma must be ≥ 0 and --interval in (0, 60]");
+    }
+    if dwell_s.is_some_and(|d| !(d.is_finite() && d > 0.0 && d <= 86_400.0)) {
+        bail!("--dwell must be in (0, 86400] seconds");
     }
     let corners = match route {
         Some(path) => corners_from_geojson(
@@ -218,6 +298,9 @@ pub fn run(route: Option<&Path>, sigma_m: f64, interval_s: f64) -> anyhow::Resul
         )?,
         None => Vec::new(),
     };
+    if dwell_s.is_some() && corners.len() < 2 {
+        bail!("--dwell needs a --route with at least two corners");
+    }
     let (mut master, slave) = TTYPort::pair().context("opening a pseudo-terminal")?;
     let path = slave.name().context("the pseudo-terminal has no name")?;
     println!("{path}");
@@ -225,7 +308,22 @@ pub fn run(route: Option<&Path>, sigma_m: f64, interval_s: f64) -> anyhow::Resul
     // Like a handheld at 4800 8N1 (a pty moves bytes at any speed; this is what stty shows).
     master.set_baud_rate(4800).ok();
     let mut unit = Handheld::new(corners, sigma_m, rand::random());
+    if let Some(dwell_s) = dwell_s {
+        unit = unit.walking(dwell_s);
+        eprintln!(
+            "simulate: at corner {} for {dwell_s} s",
+            unit.corners[0].name
+        );
+    }
     loop {
+        match unit.walk(interval_s) {
+            Movement::Continuing => {}
+            Movement::Arrived(name) => {
+                let dwell_s = dwell_s.unwrap_or_default();
+                eprintln!("simulate: at corner {name} for {dwell_s} s");
+            }
+            Movement::Left { from, to } => eprintln!("simulate: leaving {from}, walking to {to}"),
+        }
         for sentence in unit.next_second(interval_s) {
             // Nobody reading yet, or the reader closed: a handheld keeps talking regardless.
             let _ = master.write_all(sentence.as_bytes());
@@ -311,6 +409,51 @@ mod tests {
         assert!(lag1 / var > 0.9, "lag-1 correlation {}", lag1 / var);
         // 3000 s is 50 correlation times: the spread is near 3 m, not exact.
         assert!((1.5..4.5).contains(&var.sqrt()), "sigma {}", var.sqrt());
+    }
+
+    #[test]
+    fn a_walking_unit_stands_at_each_corner_then_walks_to_the_next() {
+        let mut unit = Handheld::new(square(), 0.0, 3).walking(5.0);
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut movements = Vec::new();
+        let mut fixes = Vec::new();
+        for _ in 0..40 {
+            let movement = unit.walk(1.0);
+            if movement != Movement::Continuing {
+                movements.push(movement);
+            }
+            for sentence in unit.next_second(1.0) {
+                framer.push(sentence.as_bytes(), |r| {
+                    if let Sentence::Gga(g) = decode(r.unwrap()).unwrap().sentence {
+                        fixes.push(g.position.unwrap());
+                    }
+                });
+            }
+        }
+        // J1 → J2 is 0.0001° of longitude, 8.5 m here: 8 s at 1.2 m/s, after 5 s at J1.
+        assert_eq!(
+            movements[..3],
+            [
+                Movement::Left {
+                    from: "J1".into(),
+                    to: "J2".into()
+                },
+                Movement::Arrived("J2".into()),
+                Movement::Left {
+                    from: "J2".into(),
+                    to: "J3".into()
+                },
+            ]
+        );
+        let at = |i: usize, lon: f64, lat: f64| {
+            (fixes[i].lon - lon).abs() < 2e-7 && (fixes[i].lat - lat).abs() < 2e-7
+        };
+        assert!(at(2, 116.4, 39.9), "standing at J1: {:?}", fixes[2]);
+        assert!(at(15, 116.4001, 39.9), "standing at J2: {:?}", fixes[15]);
+        assert!(fixes[8].lon > 116.4 + 2e-5 && fixes[8].lon < 116.4001 - 2e-5);
+        // A unit without a route, or with one corner, never moves.
+        let mut still = Handheld::new(square()[..1].to_vec(), 0.0, 3).walking(1.0);
+        assert!((0..5).all(|_| still.walk(1.0) == Movement::Continuing));
     }
 
     #[test]
