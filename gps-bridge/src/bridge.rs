@@ -132,8 +132,11 @@ impl Bridge {
                 let unit = self.unit(&port);
                 unit.info = Some(info);
                 unit.docked = true;
-                // A new docking may be another unit, somewhere else, with its own clock.
+                // A new docking may be another unit, somewhere else, with its own clock and
+                // its own waypoints.
                 unit.sanity = Sanity::default();
+                unit.routes.unit_gone();
+                self.drain_routes(&port);
             }
             DeviceEvent::Rejected { cause, .. } => {
                 self.unit(&port).tally.reject(cause);
@@ -146,7 +149,7 @@ impl Bridge {
                 tracing::info!(%port, %reason, "unit undocked");
                 let unit = self.unit(&port);
                 unit.docked = false;
-                unit.routes.flush();
+                unit.routes.unit_gone();
                 self.drain_routes(&port);
                 if self.capture.as_ref().is_some_and(|c| c.port == port) {
                     self.finish_capture();
@@ -429,6 +432,52 @@ mod tests {
         let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
         assert_eq!(store.incomplete_route_count().unwrap(), 1);
         assert_eq!(status(&mut b)["units"][0]["docked"], false);
+    }
+
+    #[test]
+    fn a_unit_docked_in_place_of_another_does_not_inherit_its_waypoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        let now = Instant::now();
+        let port = "/dev/ttyUSB0".to_owned();
+        for body in [
+            "GPWPL,3954.0000,N,11624.0000,E,C1",
+            "GPWPL,3954.0100,N,11624.0000,E,C2",
+            "GPWPL,3954.0100,N,11624.0100,E,C3",
+        ] {
+            b.handle_device(sentence(body), now);
+        }
+        b.handle_device(
+            DeviceEvent::Undocked {
+                port: port.clone(),
+                reason: "end of file".to_owned(),
+            },
+            now,
+        );
+        b.handle_device(
+            DeviceEvent::Docked(UnitInfo {
+                port,
+                vid: None,
+                pid: None,
+                model: None,
+                baud: 4800,
+                framing: crate::device::Framing::EightNoneOne,
+            }),
+            now,
+        );
+        b.handle_device(sentence("GPRTE,1,1,c,PLOT7,C1,C2,C3"), now);
+        assert_eq!(status(&mut b)["plot_candidates"], 0);
+        for body in [
+            "GPWPL,3010.0000,N,11624.0000,E,C1",
+            "GPWPL,3010.0100,N,11624.0000,E,C2",
+            "GPWPL,3010.0100,N,11624.0100,E,C3",
+        ] {
+            b.handle_device(sentence(body), now);
+        }
+        assert_eq!(status(&mut b)["plot_candidates"], 1);
+        let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
+        let plot = store.candidate(store.candidate_ids().unwrap()[0]).unwrap();
+        assert!(plot.unwrap().corners.iter().all(|c| c.lat < 31.0));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! with repeats and losses tolerated; a route not complete within the timeout is reported with
 //! what is missing. Every collection is bounded.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -36,6 +36,10 @@ const MAX_WAYPOINTS: usize = 1024;
 const MAX_PENDING_ROUTES: usize = 8;
 /// Sentences longer than this in total count per route are not a route a handheld sends.
 const MAX_ROUTE_SENTENCES: u32 = 64;
+/// Routes whose last report is remembered, to report a route repeated every cycle once. A
+/// unit has one active route, so this only needs to span the routes of one session; a route
+/// forgotten and sent again is recorded again, which is a duplicate, never a loss.
+const MAX_REPORTED: usize = 64;
 
 /// A route that timed out or was cut off (unit undocked), with what was missing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +73,9 @@ impl PendingRoute {
     }
 }
 
+/// What a reported route consisted of: each corner's name and exact position.
+type Signature = Vec<(String, u64, u64)>;
+
 #[derive(Debug, Clone)]
 struct KnownWaypoint {
     position: LatLon,
@@ -84,8 +91,9 @@ pub struct RouteAssembler {
     /// Waypoint names in arrival order, to forget the oldest when full.
     waypoint_order: VecDeque<String>,
     pending: BTreeMap<String, PendingRoute>,
-    /// The corners last reported per route, so a route repeated every cycle is reported once.
-    reported: HashMap<String, Vec<(String, u64, u64)>>,
+    /// The corners last reported per route, oldest first, so a route repeated every cycle is
+    /// reported once.
+    reported: VecDeque<(String, Signature)>,
     events: VecDeque<RouteEvent>,
 }
 
@@ -97,7 +105,7 @@ impl RouteAssembler {
             waypoints: HashMap::new(),
             waypoint_order: VecDeque::new(),
             pending: BTreeMap::new(),
-            reported: HashMap::new(),
+            reported: VecDeque::new(),
             events: VecDeque::new(),
         }
     }
@@ -140,12 +148,16 @@ impl RouteAssembler {
         self.events.pop_front()
     }
 
-    /// The unit went away: every route in progress is reported as incomplete.
-    pub fn flush(&mut self) {
+    /// The unit went away, or another one docked: every route in progress is reported as
+    /// incomplete with what it lacked, then the unit's waypoints are forgotten, so a route from
+    /// the next unit on this port is only ever completed with that unit's own positions.
+    pub fn unit_gone(&mut self) {
         let ids: Vec<String> = self.pending.keys().cloned().collect();
         for id in ids {
             self.give_up(&id);
         }
+        self.waypoints.clear();
+        self.waypoint_order.clear();
     }
 
     /// Route ids being assembled, with (sentences received, sentences expected).
@@ -253,14 +265,13 @@ impl RouteAssembler {
                 })
             })
             .collect();
-        let signature: Vec<(String, u64, u64)> = corners
+        let signature: Signature = corners
             .iter()
             .map(|c| (c.name.clone(), c.lon.to_bits(), c.lat.to_bits()))
             .collect();
-        if self.reported.get(id) == Some(&signature) {
+        if !self.remember_report(id, signature) {
             return;
         }
-        self.reported.insert(id.to_owned(), signature);
         self.events.push_back(RouteEvent::Complete(PlotCandidate {
             name: id.to_owned(),
             source: Source::RouteTransfer,
@@ -268,6 +279,21 @@ impl RouteAssembler {
             corners,
             raw: pending.raw,
         }));
+    }
+
+    /// Remembers `signature` as route `id`'s latest report; false if it was reported already.
+    fn remember_report(&mut self, id: &str, signature: Signature) -> bool {
+        if let Some(i) = self.reported.iter().position(|(r, _)| r == id) {
+            if self.reported[i].1 == signature {
+                return false;
+            }
+            self.reported.remove(i);
+        }
+        if self.reported.len() >= MAX_REPORTED {
+            self.reported.pop_front();
+        }
+        self.reported.push_back((id.to_owned(), signature));
+        true
     }
 
     fn give_up(&mut self, id: &str) {
@@ -279,12 +305,13 @@ impl RouteAssembler {
             .filter(|(_, p)| p.is_none())
             .map(|(n, _)| n)
             .collect();
-        let mut missing_waypoints: Vec<String> = pending
+        // Each missing name once, in route order (a ring names its first corner again last).
+        let mut listed = HashSet::new();
+        let missing_waypoints: Vec<String> = pending
             .names()
-            .filter(|n| !self.waypoints.contains_key(*n))
+            .filter(|n| !self.waypoints.contains_key(*n) && listed.insert(*n))
             .cloned()
             .collect();
-        missing_waypoints.dedup();
         self.events
             .push_back(RouteEvent::Incomplete(IncompleteRoute {
                 device: self.device.clone(),
@@ -384,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_and_working_routes_are_not_plots_and_undock_flushes() {
+    fn empty_and_working_routes_are_not_plots_and_a_gone_unit_cuts_its_routes() {
         let t0 = Instant::now();
         let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
         feed(
@@ -394,11 +421,87 @@ mod tests {
         );
         assert!(a.in_progress().is_empty());
         feed(&mut a, &[ROUTE[0]], t0);
-        a.flush();
+        a.unit_gone();
         let got = events(&mut a);
         assert!(
             matches!(got.as_slice(), [RouteEvent::Incomplete(r)] if r.missing_sentences == [2])
         );
+    }
+
+    #[test]
+    fn a_swapped_unit_never_completes_a_route_with_the_old_units_waypoints() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        // Unit A sends its waypoints and half its route, then is undocked.
+        feed(&mut a, &WAYPOINTS, t0);
+        feed(&mut a, &[ROUTE[0]], t0);
+        a.unit_gone();
+        let got = events(&mut a);
+        let [RouteEvent::Incomplete(cut)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (
+                cut.missing_sentences.as_slice(),
+                cut.missing_waypoints.len()
+            ),
+            (&[2][..], 0)
+        );
+        // Unit B docks on the same port with a route naming the same waypoints.
+        feed(&mut a, &ROUTE, t0);
+        assert!(
+            events(&mut a).is_empty(),
+            "completed from unit A's waypoints"
+        );
+        let b_waypoints = WAYPOINTS.map(|w| w.replace("3908.8", "3910.8"));
+        let b_refs: Vec<&str> = b_waypoints.iter().map(String::as_str).collect();
+        feed(&mut a, &b_refs, t0);
+        let got = events(&mut a);
+        let [RouteEvent::Complete(plot)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert!(
+            plot.corners
+                .iter()
+                .all(|c| c.raw[0].starts_with("$GPWPL,3910.8")),
+            "{plot:?}"
+        );
+    }
+
+    #[test]
+    fn a_ring_lists_its_missing_first_corner_once() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        // C1 opens the first sentence and closes the second: not adjacent, listed once.
+        feed(&mut a, &ROUTE, t0);
+        a.unit_gone();
+        let got = events(&mut a);
+        let [RouteEvent::Incomplete(route)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(route.missing_waypoints, ["C1", "C2", "C3", "C4"]);
+    }
+
+    #[test]
+    fn reported_routes_are_remembered_within_a_bound() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        feed(&mut a, &WAYPOINTS, t0);
+        let route = |i: usize| format!("GPRTE,1,1,c,R{i},C1,C2,C3");
+        feed(&mut a, &[&route(0)], t0);
+        assert_eq!(events(&mut a).len(), 1);
+        // Within the bound, route R0 sent again is known and not reported twice.
+        for i in 1..MAX_REPORTED {
+            feed(&mut a, &[&route(i), &route(0)], t0);
+        }
+        assert_eq!(events(&mut a).len(), MAX_REPORTED - 1);
+        // One more route pushes R0, the oldest, out: sent again, it is reported again.
+        feed(&mut a, &[&route(MAX_REPORTED)], t0);
+        feed(&mut a, &[&route(0)], t0);
+        let got = events(&mut a);
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[1], RouteEvent::Complete(p) if p.name == "R0"));
+        assert_eq!(a.reported.len(), MAX_REPORTED);
     }
 
     #[test]
