@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::device::Framing;
-use crate::survey::{QualityFilter, RouteConfig};
+use crate::survey::{FixType, QualityFilter, RouteConfig};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -184,6 +184,8 @@ impl RouteSection {
 pub struct CaptureSection {
     /// How long `mark` averages when `--secs` is not given.
     pub default_secs: f64,
+    /// `"3d"` or `"2d"`: the fewest dimensions a fix needs, when the unit sends GSA.
+    pub min_fix_type: FixType,
     pub min_satellites: u32,
     pub max_hdop: f64,
     pub max_correction_age_s: f64,
@@ -195,6 +197,7 @@ impl Default for CaptureSection {
         let filter = QualityFilter::default();
         CaptureSection {
             default_secs: 30.0,
+            min_fix_type: filter.min_fix_type,
             min_satellites: filter.min_satellites,
             max_hdop: filter.max_hdop,
             max_correction_age_s: filter.max_correction_age_s,
@@ -206,6 +209,7 @@ impl Default for CaptureSection {
 impl CaptureSection {
     pub fn filter(&self) -> QualityFilter {
         QualityFilter {
+            min_fix_type: self.min_fix_type,
             min_satellites: self.min_satellites,
             max_hdop: self.max_hdop,
             max_correction_age_s: self.max_correction_age_s,
@@ -292,6 +296,9 @@ mod tests {
         assert!(Config::parse("serial.allow_extra = [\"12:zz\"]").is_err());
         assert!(Config::parse("serial.typo = 1").is_err());
         assert!(Config::parse("route.timeout_s = -1").is_err());
+        let two_d = Config::parse("capture.min_fix_type = \"2d\"").unwrap();
+        assert_eq!(two_d.capture.filter().min_fix_type, FixType::TwoD);
+        assert!(Config::parse("capture.min_fix_type = \"1d\"").is_err());
         let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();
         assert!(
             extra

@@ -3,17 +3,44 @@
 //!
 //! Sans-io: the caller feeds decoded sentences and, once [`CornerCapture::deadline`] has passed,
 //! calls [`CornerCapture::finish`].
+//!
+//! A GGA fix that passes the filters is held until the unit's next GSA (or next GGA, or the
+//! end of the capture), because receivers send the GSA that states the epoch's 2D/3D mode
+//! after its GGA. A unit that sends no GSA never says, and its measured fixes count.
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Corner;
-use crate::nmea::{Parsed, Sentence};
+use crate::nmea::{LatLon, Parsed, Sentence};
+
+/// The least fix type a corner's fixes need, as GSA reports it: a 2D fix assumes a height
+/// and is only as good as that assumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum FixType {
+    #[serde(rename = "2d")]
+    TwoD,
+    #[serde(rename = "3d")]
+    ThreeD,
+}
+
+impl FixType {
+    /// Whether GSA's fix type (1 no fix, 2 2D, 3 3D) is at least this.
+    fn admits(self, gsa_fix_type: u32) -> bool {
+        let needed = match self {
+            FixType::TwoD => 2,
+            FixType::ThreeD => 3,
+        };
+        gsa_fix_type >= needed
+    }
+}
 
 /// Which fixes may go into a corner.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QualityFilter {
+    /// Applies when the unit sends GSA; GGA says nothing of 2D or 3D.
+    pub min_fix_type: FixType,
     pub min_satellites: u32,
     pub max_hdop: f64,
     /// Oldest differential correction accepted, seconds (applies when the receiver reports an
@@ -26,6 +53,7 @@ pub struct QualityFilter {
 impl Default for QualityFilter {
     fn default() -> Self {
         QualityFilter {
+            min_fix_type: FixType::ThreeD,
             min_satellites: 5,
             max_hdop: 2.0,
             max_correction_age_s: 30.0,
@@ -63,6 +91,10 @@ pub struct CornerCapture {
     /// Receiver error estimates (GST, PGRME) seen during the capture, metres 1σ.
     reported_sigmas: Vec<f64>,
     seen: u32,
+    /// The latest fix that passed the GGA filters, and its sentence, until its epoch's GSA.
+    awaiting_gsa: Option<(LatLon, String)>,
+    /// The fix type of the unit's latest GSA; `None` while it has sent none.
+    gsa_fix_type: Option<u32>,
 }
 
 impl CornerCapture {
@@ -80,6 +112,8 @@ impl CornerCapture {
             raw: Vec::new(),
             reported_sigmas: Vec::new(),
             seen: 0,
+            awaiting_gsa: None,
+            gsa_fix_type: None,
         }
     }
 
@@ -91,7 +125,7 @@ impl CornerCapture {
         self.deadline
     }
 
-    /// Fixes accepted so far and fixes seen.
+    /// Fixes accepted so far and fixes seen (the latest may still wait for its GSA).
     pub fn progress(&self) -> (usize, u32) {
         (self.fixes.len(), self.seen)
     }
@@ -103,6 +137,8 @@ impl CornerCapture {
         let sigma = match &parsed.sentence {
             Sentence::Gga(gga) => {
                 self.seen += 1;
+                // The previous epoch brought no GSA: the unit's latest one stands.
+                self.settle();
                 let passes = gga.quality.is_some_and(|q| q.is_measured())
                     && gga
                         .satellites
@@ -112,7 +148,15 @@ impl CornerCapture {
                         .correction_age
                         .is_none_or(|age| age <= self.filter.max_correction_age_s);
                 if let (true, Some(p)) = (passes, parsed.measured_position()) {
-                    self.fixes.push((p.lat, p.lon));
+                    self.awaiting_gsa = Some((p, parsed.line.raw().to_owned()));
+                }
+                None
+            }
+            Sentence::Gsa(gsa) => {
+                // A GSA without a fix type says nothing new.
+                self.gsa_fix_type = gsa.fix_type.or(self.gsa_fix_type);
+                if self.settle() {
+                    // The GSA is the evidence that the fix had the dimensions asked for.
                     self.raw.push(parsed.line.raw().to_owned());
                 }
                 None
@@ -128,8 +172,24 @@ impl CornerCapture {
         }
     }
 
+    /// Decides the fix waiting for its GSA by the unit's latest GSA; true if it was accepted.
+    fn settle(&mut self) -> bool {
+        let Some((position, raw)) = self.awaiting_gsa.take() else {
+            return false;
+        };
+        let admitted = self
+            .gsa_fix_type
+            .is_none_or(|fix_type| self.filter.min_fix_type.admits(fix_type));
+        if admitted {
+            self.fixes.push((position.lat, position.lon));
+            self.raw.push(raw);
+        }
+        admitted
+    }
+
     /// The averaged corner, or why there is none.
-    pub fn finish(self) -> Result<Corner, CaptureError> {
+    pub fn finish(mut self) -> Result<Corner, CaptureError> {
+        self.settle();
         let n = self.fixes.len();
         if n < self.filter.min_fixes.max(1) as usize {
             return Err(CaptureError {
@@ -218,7 +278,8 @@ mod tests {
                 gga(8.001, 1, 7, 2.0),
             ],
         );
-        assert_eq!(c.progress(), (3, 7));
+        // The last fix is decided when the capture ends (or by the unit's next GSA or GGA).
+        assert_eq!(c.progress(), (2, 7));
         let corner = c.finish().unwrap();
         assert_eq!(corner.fixes, 3);
         assert!((corner.lat - (39.0 + 8.001 / 60.0)).abs() < 1e-9);
@@ -243,6 +304,45 @@ mod tests {
         let corner = c.finish().unwrap();
         assert_eq!(corner.sigma_m, Some(4.0)); // mean of 3 (HPE) and 5 (hypot 3, 4)
         assert_eq!(corner.raw.len(), 5);
+    }
+
+    /// Five good GGA fixes, four followed by GSAs of types 3, 2, 1, 3: progress before the end
+    /// and the corner.
+    fn fixes_with_gsa(filter: QualityFilter) -> ((usize, u32), Corner) {
+        let gsa = |fix_type: u8| format!("GPGSA,A,{fix_type},02,05,10,13,15,18,,,,,,,1.8,0.9,1.5");
+        let mut c = start(filter);
+        feed(
+            &mut c,
+            &[
+                gga(8.0, 1, 8, 0.9),
+                gsa(3),
+                gga(8.0, 1, 8, 0.9),
+                gsa(2),
+                gga(8.0, 1, 8, 0.9),
+                gsa(1), // no fix: never counts
+                gga(8.0, 1, 8, 0.9),
+                gsa(3),
+                // No GSA follows: the last one (3D) decides, when the capture ends.
+                gga(8.0, 1, 8, 0.9),
+            ],
+        );
+        (c.progress(), c.finish().unwrap())
+    }
+
+    #[test]
+    fn the_fix_type_is_taken_from_the_gsa_that_follows_each_fix() {
+        let (progress, corner) = fixes_with_gsa(QualityFilter::default());
+        assert_eq!(progress, (2, 5), "the last fix still waits");
+        assert_eq!(corner.fixes, 3);
+        // Each accepted fix with the GSA that vouched for it; the last had none of its own.
+        let kinds: Vec<&str> = corner.raw.iter().map(|r| &r[3..6]).collect();
+        assert_eq!(kinds, ["GGA", "GSA", "GGA", "GSA", "GGA"]);
+        let two_d = QualityFilter {
+            min_fix_type: FixType::TwoD,
+            ..QualityFilter::default()
+        };
+        let (progress, corner) = fixes_with_gsa(two_d);
+        assert_eq!((progress, corner.fixes), ((3, 5), 4));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod capture;
 mod route;
 mod store;
 
-pub use capture::{CaptureError, CornerCapture, QualityFilter};
+pub use capture::{CaptureError, CornerCapture, FixType, QualityFilter};
 pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
 pub use store::{StoredMark, SurveyStore};
 
