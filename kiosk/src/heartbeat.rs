@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use protocol::client::Client;
-use protocol::devices::{Command, CommandAction, CommandResult, DeviceKind, Heartbeat};
+use protocol::devices::{Command, CommandAction, CommandResult, DeviceKind, Fault, Heartbeat};
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -62,6 +62,21 @@ fn unreported(mirror: &Mirror) -> Result<Vec<CommandResult>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The faults a heartbeat reports: every part's but the heartbeat's own — a heartbeat that
+/// arrives shows that part works again, so reporting its last failure would only mislead.
+fn reported_faults(mirror: &Mirror) -> Result<Vec<Fault>> {
+    Ok(mirror
+        .faults()?
+        .into_iter()
+        .filter(|f| f.source != FaultSource::Heartbeat)
+        .map(|f| Fault {
+            part: f.source.as_str().to_owned(),
+            message: f.message,
+            at: f.at,
+        })
+        .collect())
+}
+
 /// The heartbeat as of now.
 pub fn build(
     mirror: &Mirror,
@@ -72,6 +87,7 @@ pub fn build(
 ) -> Result<Heartbeat> {
     let freshness = mirror.freshness(now)?;
     let content = mirror.content_status()?;
+    let faults = reported_faults(mirror)?;
     Ok(Heartbeat {
         kind: DeviceKind::Kiosk,
         hall_id: hall_id.to_owned(),
@@ -81,7 +97,8 @@ pub fn build(
         last_sync_at: freshness.caught_up_at,
         uptime_s,
         free_disk_bytes,
-        last_error: mirror.last_fault()?,
+        last_error: faults.first().map(|f| format!("{}: {}", f.part, f.message)),
+        faults,
         completed: unreported(mirror)?,
     })
 }

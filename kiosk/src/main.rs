@@ -65,7 +65,7 @@ enum Command {
         #[arg(long = "reason")]
         reasons: Vec<String>,
     },
-    /// Print freshness, content version and faults as JSON.
+    /// Print freshness, content version and the faults of each part as JSON.
     Status,
 }
 
@@ -100,7 +100,7 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
         "stale": freshness.is_stale(config.stale_after_s),
         "cases": kiosk::mirror::cases::count(mirror.conn())?,
         "content": mirror.content_status()?,
-        "last_error": mirror.last_fault()?,
+        "faults": mirror.faults()?,
         "ratings_pending": mirror.rating_counts()?.0,
     }))
 }

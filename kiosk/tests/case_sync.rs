@@ -9,7 +9,7 @@ use chrono::Utc;
 use common::{HALL, Sim, assert_mirror_equals_upstream};
 use kiosk::backoff::Backoff;
 use kiosk::lookup::Lookup;
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{FaultSource, Mirror};
 use kiosk::sync::cases::CaseSync;
 
 const FAST_RETRY: Backoff = Backoff {
@@ -119,7 +119,9 @@ async fn an_unreachable_upstream_is_a_recorded_fault_and_keeps_the_mirror() {
     let err = sync.run_once().await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     let mirror = Mirror::open(&path).unwrap();
-    assert!(mirror.last_fault().unwrap().unwrap().starts_with("cases: "));
+    let faults = mirror.faults().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0].source, FaultSource::Cases);
     assert_eq!(mirror.cursor().unwrap(), 0);
 }
 

@@ -3,16 +3,21 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use common::{Sim, demo_key};
 use kiosk::content::release::{self, Release};
 use kiosk::content::store::BlobStore;
 use kiosk::content::{ContentSync, Polled, install_sample_if_empty, sample};
 use kiosk::error::Error;
+use kiosk::heartbeat::{self, CommandTargets, NoScreen};
 use kiosk::mirror::Mirror;
 use kiosk::mirror::content::PageRequest;
+use kiosk::sync::cases::CaseSync;
 use protocol::content::{ManifestError, generate_signing_key};
 use protocol::items::{Item, Notice};
+use tokio::sync::Notify;
 
 struct Kiosk {
     _dir: tempfile::TempDir,
@@ -152,10 +157,13 @@ fn assert_refused(k: &Kiosk, outcome: kiosk::Result<Polled>, why: &str) {
     assert_eq!(version(k), Some(1), "old content stays after: {err}");
     assert!(has_notice(k, 1), "old items stay after: {err}");
     let heartbeat = kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, Utc::now()).unwrap();
-    let reported = heartbeat.last_error.unwrap_or_default();
     assert!(
-        reported.starts_with("content: ") && reported.contains(why),
-        "{reported:?} lacks {why:?}"
+        heartbeat
+            .faults
+            .iter()
+            .any(|f| f.part == "content" && f.message.contains(why)),
+        "{:?} lacks {why:?}",
+        heartbeat.faults
     );
 }
 
@@ -226,7 +234,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
         poll(&mut k).await.unwrap(),
         Polled::Applied { version: 6, .. }
     ));
-    assert_eq!(k.mirror.last_fault().unwrap(), None);
+    assert_eq!(k.mirror.faults().unwrap(), []);
 
     // An older, validly signed release from another server: no rollback.
     let old_server = Sim::start(10, &[]);
@@ -277,4 +285,78 @@ async fn an_item_that_fails_validation_refuses_the_whole_release() {
         .unwrap();
     let outcome = poll(&mut k).await;
     assert_refused(&k, outcome, "notices/zz-bad");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
+    let sim = Sim::start(10, &[]);
+    let mut k = kiosk_with_release_1(&sim).await;
+    release(2, &generate_signing_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    assert!(poll(&mut k).await.is_err());
+    // Later, the case sync fails too (the upstream's case feed is unreachable).
+    let unreachable = protocol::client::Client::with_token("http://127.0.0.1:9/", None).unwrap();
+    let mirror_path = k._dir.path().join("mirror.db");
+    assert!(
+        CaseSync::new(unreachable, &mirror_path, common::HALL, 50)
+            .run_once()
+            .await
+            .is_err()
+    );
+
+    beat(&sim, &k.mirror).await;
+    let reported = fleet_faults(&sim).await;
+    assert!(
+        reported
+            .iter()
+            .any(|f| f.part == "content" && f.message.contains("signature does not verify")),
+        "{reported:?}"
+    );
+    assert!(reported.iter().any(|f| f.part == "cases"), "{reported:?}");
+
+    // Content that applies clears the content fault, and only that one.
+    release(3, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    poll(&mut k).await.unwrap();
+    beat(&sim, &k.mirror).await;
+    let parts: Vec<String> = fleet_faults(&sim)
+        .await
+        .into_iter()
+        .map(|f| f.part)
+        .collect();
+    assert_eq!(parts, ["cases"]);
+}
+
+/// Sends one heartbeat of `mirror` to `sim`.
+async fn beat(sim: &Sim, mirror: &Mirror) {
+    let targets = CommandTargets {
+        sync_now: Arc::new(Notify::new()),
+        reload_content: Arc::new(Notify::new()),
+        screen: Arc::new(NoScreen),
+    };
+    heartbeat::beat(
+        &sim.device_client(),
+        mirror,
+        "test-kiosk",
+        common::HALL,
+        1,
+        &targets,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn fleet_faults(sim: &Sim) -> Vec<protocol::devices::Fault> {
+    let fleet = sim.admin_client().fleet().await.unwrap();
+    let me = fleet
+        .devices
+        .into_iter()
+        .find(|d| d.device_id == "test-kiosk")
+        .unwrap();
+    me.heartbeat.faults
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Utc;
 use common::{HALL, Sim};
 use kiosk::heartbeat::{self, CommandTargets, DISPLAY_SCHEDULE, NoScreen, ScreenSource};
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{FaultSource, Mirror};
 use kiosk::ratings;
 use protocol::devices::{CommandAction, DisplaySchedule};
 use tokio::sync::Notify;
@@ -132,6 +132,34 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_heartbeat_after_an_outage_does_not_report_the_outage() {
+    let sim = Sim::start(10, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
+    let targets = targets(Arc::new(NoScreen));
+    let down = protocol::client::Client::with_token("http://127.0.0.1:9/", None).unwrap();
+    assert!(
+        heartbeat::beat(&down, &mirror, DEVICE, HALL, 1, &targets, Utc::now())
+            .await
+            .is_err()
+    );
+    assert_eq!(mirror.faults().unwrap()[0].source, FaultSource::Heartbeat);
+
+    beat(&sim, &mirror, &targets).await;
+    let fleet = sim.admin_client().fleet().await.unwrap();
+    let me = fleet
+        .devices
+        .iter()
+        .find(|d| d.device_id == DEVICE)
+        .unwrap();
+    assert_eq!(
+        (&me.heartbeat.last_error, &me.heartbeat.faults),
+        (&None, &vec![])
+    );
+    assert_eq!(mirror.faults().unwrap(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_headless_screenshot_fails_with_a_clear_result() {
     let sim = Sim::start(10, &[]);
     let admin = sim.admin_client();
@@ -224,13 +252,9 @@ async fn ratings_are_delivered_exactly_once() {
     let down = protocol::client::Client::with_token("http://127.0.0.1:9/", Some("t")).unwrap();
     let report = ratings::deliver(&down, &mirror, now).await.unwrap();
     assert_eq!(report.pending, 3);
-    assert!(
-        mirror
-            .last_fault()
-            .unwrap()
-            .unwrap()
-            .starts_with("ratings: ")
-    );
+    let faults = mirror.faults().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0].source, FaultSource::Ratings);
 
     let report = ratings::deliver(&sim.device_client(), &mirror, now)
         .await
@@ -253,7 +277,7 @@ async fn ratings_are_delivered_exactly_once() {
         .unwrap();
     assert_eq!(report.delivered, 1);
     assert_eq!(sim_rating_count(&sim), 3);
-    assert_eq!(mirror.last_fault().unwrap(), None);
+    assert_eq!(mirror.faults().unwrap(), []);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,12 +28,29 @@ pub struct Heartbeat {
     pub last_sync_at: Option<DateTime<Utc>>,
     pub uptime_s: u64,
     pub free_disk_bytes: u64,
-    /// The latest fault, e.g. why a content release was refused.
+    /// The most recent of `faults`, as `part: message`, for readers that show one line.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Every part failing now, each with its latest error, newest first. One list rather than
+    /// only the latest error, so a refused content release stays visible while another part
+    /// (case sync, ratings) fails after it.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
     /// Results of commands run since the previous heartbeat.
     #[serde(default)]
     pub completed: Vec<CommandResult>,
+}
+
+/// A part of a device that is failing, with its latest error; reported until the part
+/// succeeds again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// Which part, e.g. `content`, `cases`, `ratings`.
+    pub part: String,
+    pub message: String,
+    /// When the part last failed.
+    pub at: DateTime<Utc>,
 }
 
 /// A display schedule: the screen is on from `on` to `off` (local `HH:MM`) on the listed

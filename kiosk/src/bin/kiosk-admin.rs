@@ -14,7 +14,7 @@ use protocol::client::Client;
 use protocol::content::{
     decode_signing_key, encode_signing_key, encode_verifying_key, generate_signing_key,
 };
-use protocol::devices::CommandAction;
+use protocol::devices::{CommandAction, Fleet, Heartbeat};
 
 #[derive(Parser)]
 #[command(
@@ -81,6 +81,9 @@ enum AdminCommand {
     Fleet {
         #[command(flatten)]
         upstream: Upstream,
+        /// Print the fleet as the upstream's JSON instead of a table, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Queue a command for a kiosk.
     Command {
@@ -148,6 +151,42 @@ fn ago(t: chrono::DateTime<Utc>) -> String {
     }
 }
 
+/// What a device reports failing: every part's fault, or the one line of a device that
+/// sends only `last_error`.
+fn faults(heartbeat: &Heartbeat) -> String {
+    if heartbeat.faults.is_empty() {
+        return heartbeat.last_error.clone().unwrap_or_else(|| "-".into());
+    }
+    heartbeat
+        .faults
+        .iter()
+        .map(|f| format!("{}: {}", f.part, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn print_fleet(fleet: &Fleet) {
+    println!(
+        "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} FAULTS",
+        "KIOSK", "HALL", "APP", "CONTENT", "CURSOR", "SYNCED", "HEARTBEAT", "CMDS"
+    );
+    for d in &fleet.devices {
+        let h = &d.heartbeat;
+        println!(
+            "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} {}",
+            d.device_id,
+            h.hall_id,
+            h.app_version,
+            h.content_version.map_or("sample".into(), |v| v.to_string()),
+            h.feed_cursor.map_or("-".into(), |c| c.to_string()),
+            h.last_sync_at.map_or("never".into(), ago),
+            ago(d.last_heartbeat_at),
+            d.pending_commands,
+            faults(h),
+        );
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         AdminCommand::Keygen { out } => {
@@ -196,26 +235,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 built.manifest.version, upstream.url
             );
         }
-        AdminCommand::Fleet { upstream } => {
+        AdminCommand::Fleet { upstream, json } => {
             let fleet = upstream.client()?.fleet().await?;
-            println!(
-                "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} LAST ERROR",
-                "KIOSK", "HALL", "APP", "CONTENT", "CURSOR", "SYNCED", "HEARTBEAT", "CMDS"
-            );
-            for d in &fleet.devices {
-                let h = &d.heartbeat;
-                println!(
-                    "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} {}",
-                    d.device_id,
-                    h.hall_id,
-                    h.app_version,
-                    h.content_version.map_or("sample".into(), |v| v.to_string()),
-                    h.feed_cursor.map_or("-".into(), |c| c.to_string()),
-                    h.last_sync_at.map_or("never".into(), ago),
-                    ago(d.last_heartbeat_at),
-                    d.pending_commands,
-                    h.last_error.as_deref().unwrap_or("-"),
-                );
+            if json {
+                println!("{}", serde_json::to_string_pretty(&fleet)?);
+            } else {
+                print_fleet(&fleet);
             }
         }
         AdminCommand::Command {

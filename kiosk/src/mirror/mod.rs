@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use crate::error::Result;
 
@@ -20,7 +21,8 @@ pub struct Mirror {
 }
 
 /// A part of the kiosk that can report a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FaultSource {
     Cases,
     Content,
@@ -29,7 +31,9 @@ pub enum FaultSource {
 }
 
 impl FaultSource {
-    fn as_str(self) -> &'static str {
+    const ALL: [Self; 4] = [Self::Cases, Self::Content, Self::Heartbeat, Self::Ratings];
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Cases => "cases",
             Self::Content => "content",
@@ -37,6 +41,21 @@ impl FaultSource {
             Self::Ratings => "ratings",
         }
     }
+
+    fn parse(text: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| crate::Error::Invalid(format!("unknown fault source {text:?}")))
+    }
+}
+
+/// The latest fault of a part that has not succeeded since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    pub source: FaultSource,
+    pub message: String,
+    pub at: DateTime<Utc>,
 }
 
 pub(crate) fn unix(t: DateTime<Utc>) -> i64 {
@@ -132,16 +151,22 @@ impl Mirror {
         Ok(())
     }
 
-    /// The most recent fault of any part, as `"part: message"`.
-    pub fn last_fault(&self) -> Result<Option<String>> {
-        Ok(self
+    /// The latest fault of every part that has not succeeded since, newest first. Each part
+    /// keeps its own, so a later fault of one part never hides that of another.
+    pub fn faults(&self) -> Result<Vec<Fault>> {
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT source || ': ' || message FROM faults ORDER BY at DESC, source LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+            .prepare_cached("SELECT source, message, at FROM faults ORDER BY at DESC, source")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.map(|row| {
+            let (source, message, at) = row?;
+            Ok(Fault {
+                source: FaultSource::parse(&source)?,
+                message,
+                at: from_unix(at),
+            })
+        })
+        .collect()
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -168,7 +193,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opens_twice_and_reports_the_latest_fault() {
+    fn opens_twice_and_keeps_the_latest_fault_of_each_part() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mirror.db");
         let mirror = Mirror::open(&path).unwrap();
@@ -184,16 +209,32 @@ mod tests {
                 t0 + chrono::Duration::seconds(5),
             )
             .unwrap();
+        let t1 = t0 + chrono::Duration::seconds(9);
+        mirror
+            .record_fault(FaultSource::Cases, "still down", t1)
+            .unwrap();
         // A second connection sees the same file, migrations are idempotent.
         let again = Mirror::open(&path).unwrap();
+        let fault = |source, message: &str, at| Fault {
+            source,
+            message: message.into(),
+            at,
+        };
         assert_eq!(
-            again.last_fault().unwrap().as_deref(),
-            Some("content: bad signature")
+            again.faults().unwrap(),
+            [
+                fault(FaultSource::Cases, "still down", t1),
+                fault(
+                    FaultSource::Content,
+                    "bad signature",
+                    t0 + chrono::Duration::seconds(5)
+                ),
+            ]
         );
         again.clear_fault(FaultSource::Content).unwrap();
         assert_eq!(
-            mirror.last_fault().unwrap().as_deref(),
-            Some("cases: upstream down")
+            mirror.faults().unwrap(),
+            [fault(FaultSource::Cases, "still down", t1)]
         );
     }
 }
