@@ -2,6 +2,8 @@
 //! the corner being marked, and the survey store. Device events, control requests and clock
 //! ticks come in; survey records go to the store before any reply says they exist.
 
+mod fix;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -11,11 +13,12 @@ use tokio::sync::oneshot;
 use crate::config::Config;
 use crate::control::Request;
 use crate::device::{DeviceEvent, UnitInfo};
-use crate::nmea::{FramerConfig, Line, Parsed, Sentence, Tally, decode};
+use crate::nmea::{FramerConfig, Line, Tally, decode};
 use crate::sanity::Sanity;
 use crate::survey::{
     CornerCapture, QualityFilter, RouteAssembler, RouteConfig, RouteEvent, SurveyStore,
 };
+use fix::CurrentFix;
 
 /// Where a reply goes.
 pub type Responder = oneshot::Sender<Value>;
@@ -44,22 +47,11 @@ impl BridgeSettings {
     }
 }
 
-/// The latest fix of a unit, as `status` reports it.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Fix {
-    lat: f64,
-    lon: f64,
-    time: Option<String>,
-    quality: Option<String>,
-    satellites: Option<u32>,
-    hdop: Option<f64>,
-}
-
 struct Unit {
     info: Option<UnitInfo>,
     docked: bool,
     tally: Tally,
-    fix: Option<Fix>,
+    fix: CurrentFix,
     routes: RouteAssembler,
     sanity: Sanity,
 }
@@ -118,7 +110,7 @@ impl Bridge {
             info: None,
             docked: true,
             tally: Tally::default(),
-            fix: None,
+            fix: CurrentFix::default(),
             routes: RouteAssembler::new(port, route),
             sanity: Sanity::default(),
         })
@@ -184,9 +176,7 @@ impl Bridge {
             }
             return;
         }
-        if let Some(fix) = fix_of(&parsed) {
-            unit.fix = Some(fix);
-        }
+        unit.fix.update(&parsed);
         unit.routes.handle(&parsed, now);
         if let Some(active) = self.capture.as_mut().filter(|c| c.port == port) {
             active.capture.handle(&parsed);
@@ -319,7 +309,7 @@ impl Bridge {
                     "rejects": u.tally.rejected,
                     "undecodable": u.tally.undecodable,
                     "implausible": u.tally.anomalies,
-                    "fix": u.fix,
+                    "fix": u.fix.fix(),
                     "routes_in_progress": u.routes.in_progress().into_iter()
                         .map(|(id, got, of)| json!({"route": id, "sentences": got, "of": of}))
                         .collect::<Vec<_>>(),
@@ -350,22 +340,6 @@ impl Bridge {
             "plot_candidates": candidates,
         })
     }
-}
-
-fn fix_of(parsed: &Parsed<'_>) -> Option<Fix> {
-    let position = parsed.measured_position()?;
-    let (quality, satellites, hdop) = match &parsed.sentence {
-        Sentence::Gga(g) => (g.quality.map(|q| format!("{q:?}")), g.satellites, g.hdop),
-        _ => (None, None, None),
-    };
-    Some(Fix {
-        lat: position.lat,
-        lon: position.lon,
-        time: parsed.time().map(|t| t.to_string()),
-        quality,
-        satellites,
-        hdop,
-    })
 }
 
 #[cfg(test)]
