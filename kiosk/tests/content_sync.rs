@@ -360,3 +360,33 @@ async fn fleet_faults(sim: &Sim) -> Vec<protocol::devices::Fault> {
         .unwrap();
     me.heartbeat.faults
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_damaged_in_the_local_store_is_fetched_again() {
+    let sim = Sim::start(10, &[]);
+    let mut k = kiosk_with_release_1(&sim).await;
+    let v2 = release(2, &demo_key());
+    // A guide both releases share, damaged on the kiosk's disk since release 1 applied.
+    let guide = v2
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.id == "guides/homestead")
+        .unwrap();
+    let stored = k._dir.path().join("blobs").join(&guide.sha256);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[5] ^= 0x01;
+    std::fs::write(&stored, &bytes).unwrap();
+
+    v2.publish(&sim.admin_client()).await.unwrap();
+    assert_eq!(
+        poll(&mut k).await.unwrap(),
+        // The new notice, and the damaged guide again.
+        Polled::Applied {
+            version: 2,
+            downloaded: 2
+        }
+    );
+    assert_eq!(std::fs::read(&stored).unwrap(), v2.blobs[&guide.sha256]);
+    assert_eq!(k.mirror.faults().unwrap(), []);
+}

@@ -1,6 +1,6 @@
 //! Signed content: compiling folders, building releases, and keeping the kiosk's content
 //! current — poll the manifest (ETag), verify the signature, refuse rollbacks, download only
-//! missing blobs, check each hash, apply everything in one transaction, keep the previous
+//! blobs missing from (or damaged in) the store, check each hash, apply everything in one transaction, keep the previous
 //! content when anything fails.
 
 pub mod release;
@@ -124,7 +124,7 @@ impl ContentSync {
             };
         let mut downloaded = 0;
         for entry in &manifest.entries {
-            if self.store.has(&entry.sha256) {
+            if self.store.holds(entry)? {
                 continue;
             }
             let bytes = self.client.blob(&entry.sha256, entry.size).await?;

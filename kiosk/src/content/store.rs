@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use protocol::content::is_sha256_hex;
+use protocol::content::{ManifestEntry, is_sha256_hex, verify_blob};
 
 use crate::error::{Error, Result};
 
@@ -29,8 +29,25 @@ impl BlobStore {
         self.dir.join(sha256)
     }
 
-    pub fn has(&self, sha256: &str) -> bool {
-        self.path(sha256).is_file()
+    /// Whether the store holds `entry`'s blob intact. Checking the bytes, not just the name,
+    /// means a file damaged on disk is downloaded again instead of making every release that
+    /// lists it fail its check.
+    pub fn holds(&self, entry: &ManifestEntry) -> Result<bool> {
+        let path = self.path(&entry.sha256);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(format!("reading blob {}", path.display()), e)),
+        };
+        let intact = verify_blob(entry, &bytes).is_ok();
+        if !intact {
+            tracing::warn!(
+                id = entry.id,
+                sha256 = entry.sha256,
+                "stored blob is damaged; fetching it again"
+            );
+        }
+        Ok(intact)
     }
 
     pub fn read(&self, sha256: &str) -> Result<Vec<u8>> {
@@ -87,10 +104,30 @@ mod tests {
         store.write(&a, b"a").unwrap();
         store.write(&b, b"b").unwrap();
         std::fs::write(dir.path().join("blobs").join(".x.tmp"), b"half").unwrap();
-        assert!(store.has(&a));
         assert_eq!(store.read(&b).unwrap(), b"b");
         assert_eq!(store.retain(&HashSet::from([a.as_str()])).unwrap(), 2);
-        assert!(store.has(&a) && !store.has(&b));
+        assert!(store.holds(&entry(b"a")).unwrap() && !store.holds(&entry(b"b")).unwrap());
         assert!(store.write("../evil", b"x").is_err());
+    }
+
+    fn entry(bytes: &[u8]) -> ManifestEntry {
+        ManifestEntry {
+            id: "media/x.png".into(),
+            kind: protocol::content::EntryKind::Media,
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+            media_type: "image/png".into(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_file_is_not_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let blob = entry(b"image bytes");
+        store.write(&blob.sha256, b"image bytes").unwrap();
+        assert!(store.holds(&blob).unwrap());
+        std::fs::write(store.path(&blob.sha256), b"image byteZ").unwrap();
+        assert!(!store.holds(&blob).unwrap());
     }
 }
