@@ -41,9 +41,6 @@ impl Sanity {
         let Some(position) = parsed.measured_position() else {
             return Ok(());
         };
-        if !(position.lat.is_finite() && position.lon.is_finite()) {
-            return Err("not_finite");
-        }
         match self.last_position {
             Some(last) if distance_km(last, position) > max_jump_km => {
                 self.jumps += 1;

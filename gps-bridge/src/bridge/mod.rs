@@ -392,7 +392,8 @@ mod tests {
         assert_eq!(unit["sentences"], 6);
         assert_eq!(unit["implausible"]["time_backwards"], 1);
         assert_eq!(unit["implausible"]["position_jump"], 1);
-        assert_eq!(unit["undecodable"]["GGA"], 1);
+        assert_eq!(unit["implausible"]["position_out_of_range"], 1);
+        assert!(unit["undecodable"].as_object().unwrap().is_empty());
         assert_eq!(unit["rejects"]["bad_checksum"], 1);
         assert_eq!(unit["routes_in_progress"][0]["route"], "PLOT7");
         // The unit is swapped in the middle of its route.

@@ -18,8 +18,10 @@ pub struct FieldError {
 pub enum Problem {
     /// Not a number, or not in the field's format.
     Malformed,
-    /// A number outside the field's range (latitude beyond 90°, minute 61, ...).
+    /// A number outside the field's range (minute 61, a negative coordinate, ...).
     OutOfRange,
+    /// A latitude beyond 90° or a longitude beyond 180°: well formed, but no place on earth.
+    PositionOutOfRange,
 }
 
 impl fmt::Display for FieldError {
@@ -27,6 +29,7 @@ impl fmt::Display for FieldError {
         let what = match self.problem {
             Problem::Malformed => "malformed",
             Problem::OutOfRange => "out of range",
+            Problem::PositionOutOfRange => "position out of range",
         };
         write!(f, "field {} {what}", self.field)
     }
@@ -196,7 +199,10 @@ impl<'a> Fields<'a> {
 
     fn coordinate(&mut self, plus: u8, minus: u8, limit: f64) -> Result<Option<f64>, FieldError> {
         let value = self.f64()?;
-        let value_error = self.error(Problem::OutOfRange);
+        let (malformed, beyond) = (
+            self.error(Problem::OutOfRange),
+            self.error(Problem::PositionOutOfRange),
+        );
         let hemisphere = self.char();
         let (Some(value), Some(hemisphere)) = (value, hemisphere) else {
             return Ok(None);
@@ -208,12 +214,12 @@ impl<'a> Fields<'a> {
         };
         let degrees = (value / 100.0).trunc();
         let minutes = value - degrees * 100.0;
-        if value < 0.0 || minutes >= 60.0 || degrees > limit {
-            return Err(value_error);
+        if value < 0.0 || minutes >= 60.0 {
+            return Err(malformed);
         }
         let decimal = degrees + minutes / 60.0;
         if decimal > limit {
-            return Err(value_error);
+            return Err(beyond);
         }
         Ok(Some(sign * decimal))
     }
@@ -429,10 +435,19 @@ mod tests {
 
     #[test]
     fn absurd_coordinates_are_out_of_range() {
-        for text in [",9100.000,N", ",36000.0000,N", ",4875.0,N", ",-4807.0,N"] {
+        for (text, problem) in [
+            (",9100.000,N", Problem::PositionOutOfRange),
+            (",9000.001,S", Problem::PositionOutOfRange),
+            (",36000.0000,N", Problem::PositionOutOfRange),
+            (",4875.0,N", Problem::OutOfRange),
+            (",-4807.0,N", Problem::OutOfRange),
+        ] {
             let err = Fields::new(text.as_bytes()).latitude().unwrap_err();
-            assert_eq!(err.problem, Problem::OutOfRange, "{text}");
+            assert_eq!(err.problem, problem, "{text}");
         }
+        let err = Fields::new(b",18000.06,E").longitude().unwrap_err();
+        assert_eq!(err.problem, Problem::PositionOutOfRange);
+        assert_eq!(Fields::new(b",9000.000,N").latitude(), Ok(Some(90.0)));
         assert_eq!(Fields::new(b",4807.0,X").latitude().unwrap_err().field, 2);
         assert_eq!(Fields::new(b",,N").latitude(), Ok(None));
     }

@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::fields::Problem;
 use super::framer::Reject;
 use super::sentence::DecodeError;
+
+/// The anomaly cause of a latitude beyond 90° or a longitude beyond 180°.
+const POSITION_OUT_OF_RANGE: &str = "position_out_of_range";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
@@ -14,7 +18,8 @@ pub struct Tally {
     pub rejected: BTreeMap<&'static str, u64>,
     /// Accepted sentences of a known type whose fields did not decode, by type.
     pub undecodable: BTreeMap<&'static str, u64>,
-    /// Decodable sentences whose content is implausible (a jump, time going backwards), by cause.
+    /// Sentences whose content is impossible or implausible (a latitude beyond 90°, a jump,
+    /// time going backwards), by cause.
     pub anomalies: BTreeMap<&'static str, u64>,
 }
 
@@ -23,8 +28,14 @@ impl Tally {
         *self.rejected.entry(reject.name()).or_default() += 1;
     }
 
+    /// Counts a sentence that did not decode: by type, unless it was well formed but named a
+    /// place that does not exist, which is absurd data rather than a format fault.
     pub fn undecodable(&mut self, error: &DecodeError) {
-        *self.undecodable.entry(error.kind).or_default() += 1;
+        if error.error.problem == Problem::PositionOutOfRange {
+            self.anomaly(POSITION_OUT_OF_RANGE);
+        } else {
+            *self.undecodable.entry(error.kind).or_default() += 1;
+        }
     }
 
     pub fn anomaly(&mut self, cause: &'static str) {

@@ -366,6 +366,6 @@ fn unknown_sentences_pass_through_and_bad_fields_are_errors() {
     let err = decode(line).unwrap_err();
     assert_eq!(
         (err.kind, err.error.field, err.error.problem),
-        ("GGA", 2, Problem::OutOfRange)
+        ("GGA", 2, Problem::PositionOutOfRange)
     );
 }
