@@ -4,8 +4,10 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
+use common::scripted_host::{Answer, ScriptedHost, release_file};
 use common::{Sim, demo_key};
 use kiosk::content::release::{self, Release};
 use kiosk::content::store::BlobStore;
@@ -15,6 +17,7 @@ use kiosk::heartbeat::{self, CommandTargets, NoScreen};
 use kiosk::mirror::Mirror;
 use kiosk::mirror::content::PageRequest;
 use kiosk::sync::cases::CaseSync;
+use protocol::client::Client;
 use protocol::content::{ManifestError, generate_signing_key};
 use protocol::items::{Item, Notice};
 use tokio::sync::Notify;
@@ -26,11 +29,16 @@ struct Kiosk {
 }
 
 fn kiosk(sim: &Sim) -> Kiosk {
+    kiosk_served_by(sim.device_client())
+}
+
+/// A kiosk on the built-in sample that fetches content through `client`.
+fn kiosk_served_by(client: Client) -> Kiosk {
     let dir = tempfile::tempdir().unwrap();
     let mut mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
     let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
     install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap();
-    let sync = ContentSync::new(sim.device_client(), vec![demo_key().verifying_key()], store);
+    let sync = ContentSync::new(client, vec![demo_key().verifying_key()], store);
     Kiosk {
         _dir: dir,
         mirror,
@@ -388,5 +396,84 @@ async fn a_blob_damaged_in_the_local_store_is_fetched_again() {
         }
     );
     assert_eq!(std::fs::read(&stored).unwrap(), v2.blobs[&guide.sha256]);
+    assert_eq!(k.mirror.faults().unwrap(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_off_mid_body_is_retryable_and_keeps_the_old_content() {
+    let (v1, v2) = (release(1, &demo_key()), release(2, &demo_key()));
+    let notice = v2
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.id == "notices/test-2")
+        .unwrap()
+        .sha256
+        .clone();
+    // 1: release 1; 2: release 2 whose notice is cut off mid-body; 3: release 2 whole.
+    let stage = Arc::new(AtomicU64::new(1));
+    let host = ScriptedHost::start({
+        let (stage, notice) = (stage.clone(), notice.clone());
+        move |path| {
+            let stage = stage.load(Ordering::SeqCst);
+            let release = if stage == 1 { &v1 } else { &v2 };
+            match release_file(release, path) {
+                Some(body) if stage == 2 && path.ends_with(&notice) => Answer::cut_in_half(body),
+                Some(body) => Answer::ok(body),
+                None => Answer::not_found(),
+            }
+        }
+    });
+    let mut k = kiosk_served_by(Client::with_token(&host.url, None).unwrap());
+    poll(&mut k).await.unwrap();
+    assert_eq!(version(&k), Some(1));
+
+    stage.store(2, Ordering::SeqCst);
+    let outcome = poll(&mut k).await;
+    assert!(
+        outcome.as_ref().is_err_and(Error::is_retryable),
+        "{outcome:?}"
+    );
+    assert_refused(&k, outcome, "connection failed");
+    assert!(
+        !k._dir.path().join("blobs").join(&notice).exists(),
+        "no part of the cut blob is kept"
+    );
+
+    stage.store(3, Ordering::SeqCst);
+    assert!(matches!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied { version: 2, .. }
+    ));
+    assert!(has_notice(&k, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_published_between_manifest_and_signature_is_not_a_fault() {
+    let (v2, v3) = (release(2, &demo_key()), release(3, &demo_key()));
+    // The first manifest request gets release 2; release 3 is published right after it, so
+    // the signature that follows, and everything after, is release 3's.
+    let manifests_served = Arc::new(AtomicU64::new(0));
+    let host = ScriptedHost::start({
+        let manifests_served = manifests_served.clone();
+        move |path| {
+            let release = if manifests_served.load(Ordering::SeqCst) == 0 {
+                &v2
+            } else {
+                &v3
+            };
+            let body = release_file(release, path);
+            if path.ends_with("/manifest.json") {
+                manifests_served.fetch_add(1, Ordering::SeqCst);
+            }
+            body.map_or_else(Answer::not_found, Answer::ok)
+        }
+    });
+    let mut k = kiosk_served_by(Client::with_token(&host.url, None).unwrap());
+    assert!(matches!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied { version: 3, .. }
+    ));
+    assert_eq!(manifests_served.load(Ordering::SeqCst), 2);
     assert_eq!(k.mirror.faults().unwrap(), []);
 }

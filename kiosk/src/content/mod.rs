@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 use protocol::client::{Client, ManifestFetch};
-use protocol::content::{sha256_hex, verify_blob};
+use protocol::content::{ManifestError, sha256_hex, verify_blob};
 use tokio::sync::watch;
 
 use crate::error::Result;
@@ -34,6 +34,13 @@ pub enum Polled {
         version: u64,
         downloaded: usize,
     },
+}
+
+/// A fetched manifest with the verdict on it.
+struct Checked {
+    manifest_bytes: Vec<u8>,
+    etag: Option<String>,
+    verdict: Verdict,
 }
 
 /// Keeps the content current. `changed` ticks after every applied release, so the UI
@@ -89,6 +96,44 @@ impl ContentSync {
         outcome
     }
 
+    /// Fetches the manifest (unless it still has `etag`) and its signature, and checks them;
+    /// `None` when unchanged. The two come in separate requests, so a release published
+    /// between them pairs one release's manifest with the other's signature: a signature that
+    /// does not verify gets the pair fetched once more before it counts as a fault.
+    async fn fetch_checked(
+        &self,
+        mut etag: Option<&str>,
+        applied: Applied<'_>,
+    ) -> Result<Option<Checked>> {
+        let mut fetched_again = false;
+        loop {
+            let ManifestFetch::Fetched {
+                manifest,
+                signature,
+                etag: new_etag,
+            } = self.client.manifest(etag).await?
+            else {
+                return Ok(None);
+            };
+            match verify::check_manifest(&manifest, &signature, &self.trusted, applied) {
+                Err(ManifestError::BadSignature) if !fetched_again => {
+                    tracing::info!(
+                        "manifest signature does not verify; fetching both again in case a release was published between them"
+                    );
+                    fetched_again = true;
+                    etag = None;
+                }
+                verdict => {
+                    return Ok(Some(Checked {
+                        manifest_bytes: manifest,
+                        etag: new_etag,
+                        verdict: verdict?,
+                    }));
+                }
+            }
+        }
+    }
+
     async fn poll_inner(
         &self,
         mirror: &mut Mirror,
@@ -100,28 +145,27 @@ impl ContentSync {
             .as_ref()
             .and_then(|s| s.etag.clone())
             .filter(|_| !force);
-        let ManifestFetch::Fetched {
-            manifest: manifest_bytes,
-            signature,
-            etag,
-        } = self.client.manifest(etag.as_deref()).await?
-        else {
-            return Ok(Polled::NotModified);
-        };
         let applied = Applied {
             version: status.as_ref().and_then(|s| s.version),
             manifest_sha256: status.as_ref().and_then(|s| s.manifest_sha256.as_deref()),
         };
-        let manifest =
-            match verify::check_manifest(&manifest_bytes, &signature, &self.trusted, applied)? {
-                Verdict::AlreadyApplied => {
-                    mirror
-                        .conn()
-                        .execute("UPDATE content_state SET etag = ?1 WHERE id = 1", [&etag])?;
-                    return Ok(Polled::AlreadyApplied);
-                }
-                Verdict::Apply(manifest) => manifest,
-            };
+        let Some(Checked {
+            manifest_bytes,
+            etag,
+            verdict,
+        }) = self.fetch_checked(etag.as_deref(), applied).await?
+        else {
+            return Ok(Polled::NotModified);
+        };
+        let manifest = match verdict {
+            Verdict::AlreadyApplied => {
+                mirror
+                    .conn()
+                    .execute("UPDATE content_state SET etag = ?1 WHERE id = 1", [&etag])?;
+                return Ok(Polled::AlreadyApplied);
+            }
+            Verdict::Apply(manifest) => manifest,
+        };
         let mut downloaded = 0;
         for entry in &manifest.entries {
             if self.store.holds(entry)? {

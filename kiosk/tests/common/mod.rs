@@ -1,6 +1,8 @@
-//! Test harness: a real egov-sim, in process on an ephemeral loopback port, and kiosk
-//! configurations pointing at it.
+//! Test harness: a real egov-sim, in process on an ephemeral loopback port, kiosk
+//! configurations pointing at it, and a scripted host for transfers egov-sim does not fail.
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod scripted_host;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
