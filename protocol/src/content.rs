@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -187,9 +187,11 @@ pub fn verify(
     trusted: &[VerifyingKey],
 ) -> Result<Manifest, ManifestError> {
     let signature = decode_signature(signature_b64)?;
+    // Strict verification also refuses non-canonical signatures and weak (small-order)
+    // keys, which plain `verify` accepts: one manifest has exactly one valid signature per key.
     if !trusted
         .iter()
-        .any(|key| key.verify(manifest_bytes, &signature).is_ok())
+        .any(|key| key.verify_strict(manifest_bytes, &signature).is_ok())
     {
         return Err(ManifestError::BadSignature);
     }
@@ -304,6 +306,27 @@ mod tests {
         );
         // A second trusted key (key rotation) is accepted.
         assert!(verify(&bytes, &sig, &[other.verifying_key(), key.verifying_key()]).is_ok());
+    }
+
+    #[test]
+    fn a_weak_key_that_any_signature_fits_is_refused() {
+        // The identity point as a key, and R = identity, s = 0: the plain ed25519 equation
+        // holds for every message, so a configured weak key would accept anything.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = VerifyingKey::from_bytes(&identity).unwrap();
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        let bytes = manifest(9).to_bytes();
+        use ed25519_dalek::Verifier;
+        assert!(
+            weak.verify(&bytes, &Signature::from_bytes(&forged)).is_ok(),
+            "the forgery fits the lax check"
+        );
+        assert_eq!(
+            verify(&bytes, &BASE64.encode(forged), &[weak]),
+            Err(ManifestError::BadSignature)
+        );
     }
 
     #[test]
