@@ -7,6 +7,7 @@ pub mod control;
 pub mod daemon;
 pub mod device;
 pub mod import;
+mod log_limit;
 pub mod nmea;
 pub mod replay;
 pub mod sanity;

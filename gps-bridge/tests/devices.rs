@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -339,4 +340,59 @@ fn several_units_are_read_at_once() {
         port: None,
     });
     assert_eq!(reply["error"], "several units docked: name one with --port");
+}
+
+/// What the bridges of this test binary log (tests run at once: look for your own port).
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogCapture;
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines logged so far that mention `port`.
+fn logged_about(port: &Path) -> Vec<String> {
+    static CAPTURE: Once = Once::new();
+    CAPTURE.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(|| LogCapture)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
+    let logs = LOGS.lock().unwrap();
+    String::from_utf8_lossy(&logs)
+        .lines()
+        .filter(|line| line.contains(port.to_str().unwrap()))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_port_that_will_not_open_is_no_unit_and_is_logged_once_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    // Listed in the configuration and present, but not a terminal: every open fails.
+    let not_a_tty = dir.path().join("gps0");
+    std::fs::write(&not_a_tty, b"").unwrap();
+    assert!(logged_about(&not_a_tty).is_empty());
+    let bridge = Running::start(dir.path(), Baud::Fixed(4800));
+    // Fifteen scans, 0.1 s apart, each opening the port again.
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        bridge.request(&Request::Status)["units"],
+        Value::Array(Vec::new())
+    );
+    let logged = logged_about(&not_a_tty);
+    let count = |what: &str| logged.iter().filter(|l| l.contains(what)).count();
+    assert_eq!(count("opening receiver port"), 1, "{logged:#?}");
+    assert_eq!(count("receiver port closed"), 1, "{logged:#?}");
+    assert_eq!(logged.len(), 2, "{logged:#?}");
 }

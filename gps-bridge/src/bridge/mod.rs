@@ -4,7 +4,7 @@
 
 mod fix;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use crate::config::Config;
 use crate::control::Request;
 use crate::device::{DeviceEvent, UnitInfo};
+use crate::log_limit::LogLimiter;
 use crate::nmea::{FramerConfig, Line, Tally, decode};
 use crate::sanity::Sanity;
 use crate::survey::{
@@ -62,25 +63,6 @@ struct ActiveCapture {
     reply: Responder,
 }
 
-/// Logs each cause at most once a minute.
-#[derive(Default)]
-struct LogLimiter {
-    last: HashMap<(String, &'static str), Instant>,
-}
-
-impl LogLimiter {
-    fn allow(&mut self, port: &str, cause: &'static str, now: Instant) -> bool {
-        let key = (port.to_owned(), cause);
-        match self.last.get(&key) {
-            Some(at) if now.saturating_duration_since(*at) < Duration::from_secs(60) => false,
-            _ => {
-                self.last.insert(key, now);
-                true
-            }
-        }
-    }
-}
-
 pub struct Bridge {
     settings: BridgeSettings,
     store: SurveyStore,
@@ -120,7 +102,9 @@ impl Bridge {
         let port = event.port().to_owned();
         match event {
             DeviceEvent::Docked(info) => {
-                tracing::info!(port = %info.port, baud = info.baud, framing = %info.framing, model = ?info.model, "unit docked");
+                if self.log.allow(&port, "docked", now) {
+                    tracing::info!(port = %info.port, baud = info.baud, framing = %info.framing, model = ?info.model, "unit docked (logged once a minute per port)");
+                }
                 let unit = self.unit(&port);
                 unit.info = Some(info);
                 unit.docked = true;
@@ -138,8 +122,14 @@ impl Bridge {
             }
             DeviceEvent::Sentence { raw, .. } => self.sentence(&port, &raw, now),
             DeviceEvent::Undocked { reason, .. } => {
-                tracing::info!(%port, %reason, "unit undocked");
-                let unit = self.unit(&port);
+                if self.log.allow(&port, reason.cause(), now) {
+                    tracing::info!(%port, %reason, "receiver port closed (logged once a minute per cause)");
+                }
+                // A port that never docked (it did not open, or hung up before its speed was
+                // found) is no unit.
+                let Some(unit) = self.units.get_mut(&port) else {
+                    return;
+                };
                 unit.docked = false;
                 unit.routes.unit_gone();
                 self.drain_routes(&port);
@@ -345,6 +335,7 @@ impl Bridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::UndockReason;
 
     fn sentence(body: &str) -> DeviceEvent {
         let sum = body.bytes().fold(0u8, |a, b| a ^ b);
@@ -400,13 +391,27 @@ mod tests {
         b.handle_device(
             DeviceEvent::Undocked {
                 port: "/dev/ttyUSB0".to_owned(),
-                reason: "end of file".to_owned(),
+                reason: UndockReason::EndOfFile,
             },
             now,
         );
         let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
         assert_eq!(store.incomplete_route_count().unwrap(), 1);
         assert_eq!(status(&mut b)["units"][0]["docked"], false);
+    }
+
+    #[test]
+    fn a_port_that_never_docked_is_no_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        b.handle_device(
+            DeviceEvent::Undocked {
+                port: "/dev/ttyS0".to_owned(),
+                reason: UndockReason::OpenFailed("Inappropriate ioctl for device".to_owned()),
+            },
+            Instant::now(),
+        );
+        assert_eq!(status(&mut b)["units"], json!([]));
     }
 
     #[test]
@@ -425,7 +430,7 @@ mod tests {
         b.handle_device(
             DeviceEvent::Undocked {
                 port: port.clone(),
-                reason: "end of file".to_owned(),
+                reason: UndockReason::EndOfFile,
             },
             now,
         );

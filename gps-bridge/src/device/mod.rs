@@ -8,7 +8,7 @@ mod tty;
 mod watcher;
 
 pub use ports::{PortCandidate, discover};
-pub use reader::{ReaderSettings, read_port};
+pub use reader::{ReaderSettings, UndockReason, read_port};
 pub use tty::Framing;
 pub use watcher::watch;
 
@@ -41,10 +41,11 @@ pub enum DeviceEvent {
         port: String,
         cause: Reject,
     },
-    /// The port went away (EOF or error); the watcher will reopen it when it comes back.
+    /// The port went away (EOF or error), or never opened; the watcher will open it again
+    /// when it is listed again.
     Undocked {
         port: String,
-        reason: String,
+        reason: UndockReason,
     },
 }
 

@@ -1,6 +1,7 @@
 //! Reads one port until it goes away: opens it, finds the baud rate if asked to, and turns the
 //! byte stream into [`DeviceEvent`]s.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,43 @@ pub struct ReaderSettings {
 /// How long one read waits: also how fast a stop request is noticed.
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// Why reading a port ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndockReason {
+    NoBaudConfigured,
+    OpenFailed(String),
+    LineSetting(String),
+    EndOfFile,
+    ReadError(String),
+    /// The bridge is shutting down.
+    Stopped,
+}
+
+impl UndockReason {
+    /// Stable snake_case name, for logs limited per cause.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            UndockReason::NoBaudConfigured => "no_baud_configured",
+            UndockReason::OpenFailed(_) => "open_failed",
+            UndockReason::LineSetting(_) => "line_setting_failed",
+            UndockReason::EndOfFile => "end_of_file",
+            UndockReason::ReadError(_) => "read_error",
+            UndockReason::Stopped => "stopped",
+        }
+    }
+}
+
+impl fmt::Display for UndockReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UndockReason::OpenFailed(e) => write!(f, "open failed: {e}"),
+            UndockReason::LineSetting(e) => write!(f, "cannot set the line: {e}"),
+            UndockReason::ReadError(e) => write!(f, "read error: {e}"),
+            other => f.write_str(&other.cause().replace('_', " ")),
+        }
+    }
+}
+
 /// Reads `candidate` until EOF, a read error, `stop`, or the event channel closing; returns why
 /// it ended. The port is opened read-only: nothing is ever sent to a unit.
 pub fn read_port(
@@ -30,13 +68,13 @@ pub fn read_port(
     settings: &ReaderSettings,
     events: &Sender<DeviceEvent>,
     stop: &AtomicBool,
-) -> String {
+) -> UndockReason {
     let Some(&(first_baud, first_framing)) = settings.lines.first() else {
-        return "no baud rate configured".to_owned();
+        return UndockReason::NoBaudConfigured;
     };
     let mut port = match ReadOnlyTty::open(candidate.path.as_ref(), first_baud, first_framing) {
         Ok(port) => port,
-        Err(e) => return format!("open failed: {e}"),
+        Err(e) => return UndockReason::OpenFailed(e.to_string()),
     };
     let hunting = settings.lines.len() > 1;
     let mut line_index = 0;
@@ -52,7 +90,7 @@ pub fn read_port(
         })
     };
     if locked && events.blocking_send(info(settings.lines[0])).is_err() {
-        return "bridge stopped".to_owned();
+        return UndockReason::Stopped;
     }
     let mut framer = Framer::new(settings.framer);
     let mut buf = [0u8; 1024];
@@ -60,7 +98,7 @@ pub fn read_port(
     let mut out = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         match port.read_timeout(&mut buf, READ_TIMEOUT) {
-            Ok(ReadOutcome::Closed) => return "end of file".to_owned(),
+            Ok(ReadOutcome::Closed) => return UndockReason::EndOfFile,
             Ok(ReadOutcome::Idle) => {}
             Ok(ReadOutcome::Bytes(n)) => framer.push(&buf[..n], |r| {
                 out.push(match r {
@@ -74,7 +112,7 @@ pub fn read_port(
                     },
                 })
             }),
-            Err(e) => return format!("read error: {e}"),
+            Err(e) => return UndockReason::ReadError(e.to_string()),
         }
         if !locked {
             if out
@@ -86,7 +124,7 @@ pub fn read_port(
                     .blocking_send(info(settings.lines[line_index]))
                     .is_err()
                 {
-                    return "bridge stopped".to_owned();
+                    return UndockReason::Stopped;
                 }
                 // Noise before the first sentence at the right speed is line noise from the
                 // wrong speeds, not a fault of the unit.
@@ -95,7 +133,7 @@ pub fn read_port(
                 line_index = (line_index + 1) % settings.lines.len();
                 let (baud, framing) = settings.lines[line_index];
                 if let Err(e) = port.set_line(baud, framing) {
-                    return format!("cannot set {baud} baud {framing}: {e}");
+                    return UndockReason::LineSetting(format!("{baud} baud {framing}: {e}"));
                 }
                 framer.reset();
                 hunt_deadline = Instant::now() + settings.hunt_timeout;
@@ -104,11 +142,11 @@ pub fn read_port(
         if locked {
             for event in out.drain(..) {
                 if events.blocking_send(event).is_err() {
-                    return "bridge stopped".to_owned();
+                    return UndockReason::Stopped;
                 }
             }
         }
         out.clear();
     }
-    "stopped".to_owned()
+    UndockReason::Stopped
 }

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::Sender;
 
 use super::{DeviceEvent, ReaderSettings, discover, read_port};
+use crate::log_limit::LogLimiter;
 
 /// Watches until `stop` is set; returns after every reader has ended.
 pub fn watch(
@@ -24,6 +25,7 @@ pub fn watch(
 ) {
     let active: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut readers = Vec::new();
+    let mut log = LogLimiter::default();
     while !stop.load(Ordering::Relaxed) {
         for candidate in discover(&allowed, &configured) {
             let newly_active = active
@@ -33,7 +35,10 @@ pub fn watch(
             if !newly_active {
                 continue;
             }
-            tracing::info!(port = %candidate.path, "opening receiver port");
+            // A port that fails to open is tried again every scan: say so once a minute.
+            if log.allow(&candidate.path, "opening", Instant::now()) {
+                tracing::info!(port = %candidate.path, "opening receiver port (logged once a minute per port)");
+            }
             let (settings, events, stop, active) = (
                 settings.clone(),
                 events.clone(),
@@ -42,7 +47,7 @@ pub fn watch(
             );
             readers.push(thread::spawn(move || {
                 let reason = read_port(&candidate, &settings, &events, &stop);
-                tracing::info!(port = %candidate.path, %reason, "receiver port closed");
+                // The bridge logs why (if it is still there to be told).
                 let _ = events.blocking_send(DeviceEvent::Undocked {
                     port: candidate.path.clone(),
                     reason,
