@@ -316,12 +316,8 @@ impl Bridge {
                 "remaining_s": c.capture.deadline().saturating_duration_since(now).as_secs_f64(),
             })
         });
-        let open_marks = self.store.open_marks().map(|m| m.len()).unwrap_or_default();
-        let candidates = self
-            .store
-            .candidate_ids()
-            .map(|c| c.len())
-            .unwrap_or_default();
+        let open_marks = self.store.open_mark_count().unwrap_or_default();
+        let candidates = self.store.candidate_count().unwrap_or_default();
         json!({
             "ok": true,
             "units": units,

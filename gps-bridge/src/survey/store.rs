@@ -246,9 +246,20 @@ impl SurveyStore {
     }
 
     pub fn incomplete_route_count(&self) -> anyhow::Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM incomplete_routes", [], |r| r.get(0))?)
+        self.count("SELECT count(*) FROM incomplete_routes")
+    }
+
+    pub fn candidate_count(&self) -> anyhow::Result<i64> {
+        self.count("SELECT count(*) FROM plot_candidates")
+    }
+
+    /// Marks waiting for `close-plot`.
+    pub fn open_mark_count(&self) -> anyhow::Result<i64> {
+        self.count("SELECT count(*) FROM marks WHERE candidate_id IS NULL")
+    }
+
+    fn count(&self, query: &str) -> anyhow::Result<i64> {
+        Ok(self.conn.query_row(query, [], |r| r.get(0))?)
     }
 }
 
@@ -336,6 +347,13 @@ mod tests {
         store
             .insert_mark("/dev/ttyUSB0", &corner("J3", 116.3))
             .unwrap();
+        assert_eq!(
+            (
+                store.open_mark_count().unwrap(),
+                store.candidate_count().unwrap()
+            ),
+            (3, 0)
+        );
         let (id, plot) = store.close_plot(Some("wang-homestead")).unwrap();
         assert_eq!(plot.source, Source::CornerCapture);
         assert_eq!(plot.device, "/dev/ttyUSB0");
@@ -343,6 +361,13 @@ mod tests {
         assert_eq!(names, ["J1", "J2", "J3"]);
         assert_eq!(store.candidate(id).unwrap().unwrap(), plot);
         assert!(store.open_marks().unwrap().is_empty());
+        assert_eq!(
+            (
+                store.open_mark_count().unwrap(),
+                store.candidate_count().unwrap()
+            ),
+            (0, 1)
+        );
     }
 
     #[test]
