@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use clap::Parser;
 use kiosk::mirror::Mirror;
-use kiosk::mirror::cases::{FeedPage, INSERT, parse_page, write_case};
+use kiosk::mirror::cases::{FeedOp, FeedPage, INSERT, parse_page, write_case};
 use kiosk::sync::cases::{CaseSync, fetch_page};
 use protocol::client::Client;
 
@@ -81,7 +81,7 @@ fn main() {
         let page = parse_page(&body).unwrap();
         let started = Instant::now();
         for change in &page.changes {
-            if let Some(case) = change.case() {
+            if let FeedOp::Upsert(case) = &change.op {
                 write_case(&tx, INSERT, change.seq, case).unwrap();
                 bulk_rows += 1;
             }
@@ -117,7 +117,7 @@ fn main() {
             for change in &mut page.changes {
                 seq += 1;
                 change.seq = seq;
-                if let Some(case) = change.case_mut() {
+                if let FeedOp::Upsert(case) = &mut change.op {
                     case.updated_at += chrono::Duration::hours(1);
                 }
             }

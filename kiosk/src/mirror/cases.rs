@@ -117,35 +117,68 @@ enum Op {
     Delete,
 }
 
+/// What a feed entry does to the mirror.
+#[derive(Debug)]
+// Nearly every entry is an upsert, so the size is paid anyway; boxing the case would add an
+// allocation per case to the sync's hot path.
+#[allow(clippy::large_enum_variant)]
+pub enum FeedOp<'a> {
+    Upsert(FeedCase<'a>),
+    Delete(Cow<'a, str>),
+}
+
 /// One entry of the feed: `{op: "upsert", seq, case}` or `{op: "delete", seq, case_no}`.
+/// The `op` decides: an entry that carries the other field, or neither, is refused when the
+/// page is parsed, so a delete can never be applied as an upsert.
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "FeedEntry<'a>", bound(deserialize = "'de: 'a"))]
 pub struct FeedChange<'a> {
-    op: Op,
     pub seq: u64,
+    pub op: FeedOp<'a>,
+}
+
+/// The wire form of a [`FeedChange`], before its `op` is checked against its fields.
+#[derive(Deserialize)]
+struct FeedEntry<'a> {
+    op: Op,
+    seq: u64,
     #[serde(borrow, default)]
     case: Option<FeedCase<'a>>,
     #[serde(borrow, default)]
     case_no: Option<Cow<'a, str>>,
 }
 
-impl<'a> FeedChange<'a> {
-    /// The case of an upsert.
-    pub fn case(&self) -> Option<&FeedCase<'a>> {
-        self.case.as_ref()
-    }
+impl<'a> TryFrom<FeedEntry<'a>> for FeedChange<'a> {
+    type Error = String;
 
-    pub fn case_mut(&mut self) -> Option<&mut FeedCase<'a>> {
-        self.case.as_mut()
+    fn try_from(entry: FeedEntry<'a>) -> Result<Self, String> {
+        let seq = entry.seq;
+        let op = match (entry.op, entry.case, entry.case_no) {
+            (Op::Upsert, Some(case), None) if case.steps.starts_with('[') => FeedOp::Upsert(case),
+            (Op::Delete, None, Some(case_no)) => FeedOp::Delete(case_no),
+            (Op::Upsert, ..) => {
+                return Err(format!(
+                    "feed entry {seq}: an upsert carries a case (with a steps array) and no case_no"
+                ));
+            }
+            (Op::Delete, ..) => {
+                return Err(format!(
+                    "feed entry {seq}: a delete carries a case_no and no case"
+                ));
+            }
+        };
+        Ok(Self { seq, op })
     }
 }
 
 impl FeedChange<'_> {
     pub fn into_owned(self) -> FeedChange<'static> {
         FeedChange {
-            op: self.op,
             seq: self.seq,
-            case: self.case.map(FeedCase::into_owned),
-            case_no: self.case_no.map(owned),
+            op: match self.op {
+                FeedOp::Upsert(case) => FeedOp::Upsert(case.into_owned()),
+                FeedOp::Delete(case_no) => FeedOp::Delete(owned(case_no)),
+            },
         }
     }
 }
@@ -174,25 +207,9 @@ impl FeedPage<'_> {
     }
 }
 
-/// Parses a feed page, pure.
+/// Parses a feed page, pure; entries whose fields do not fit their `op` are refused.
 pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
-    let page: FeedPage = serde_json::from_slice(bytes)?;
-    for change in &page.changes {
-        let complete = match change.op {
-            Op::Upsert => change
-                .case
-                .as_ref()
-                .is_some_and(|c| c.steps.starts_with('[')),
-            Op::Delete => change.case_no.is_some(),
-        };
-        if !complete {
-            return Err(Error::Invalid(format!(
-                "feed entry {} is incomplete",
-                change.seq
-            )));
-        }
-    }
-    Ok(page)
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
@@ -240,21 +257,15 @@ pub fn apply_page(tx: &Transaction, page: &FeedPage<'_>, now: DateTime<Utc>) -> 
         ..Applied::default()
     };
     for change in &page.changes {
-        match (&change.case, &change.case_no) {
-            (Some(case), _) => {
+        match &change.op {
+            FeedOp::Upsert(case) => {
                 write_case(tx, UPSERT, change.seq, case)?;
                 applied.upserts += 1;
             }
-            (None, Some(case_no)) => {
+            FeedOp::Delete(case_no) => {
                 tx.prepare_cached("DELETE FROM cases WHERE case_no = ?1")?
                     .execute([case_no.as_ref()])?;
                 applied.deletes += 1;
-            }
-            (None, None) => {
-                return Err(Error::Invalid(format!(
-                    "feed entry {} is incomplete",
-                    change.seq
-                )));
             }
         }
     }
@@ -584,10 +595,50 @@ pub(crate) mod tests {
         ] {
             assert_eq!(serde_json::to_value(status).unwrap(), status_code(status));
         }
-        assert!(
-            parse_page(br#"{"changes":[{"op":"upsert","seq":1}],"next_after":1,"has_more":false}"#)
-                .is_err()
-        );
         assert!(parse_page(br#"{"changes":[{"op":"merge","seq":1,"case_no":"X"}],"next_after":1,"has_more":false}"#).is_err());
+    }
+
+    /// A feed page with one raw entry.
+    fn one_entry(entry: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "changes": [entry], "next_after": 7, "has_more": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn entries_whose_fields_do_not_fit_their_op_are_refused() {
+        let case = serde_json::to_value(case("A-1", "1")).unwrap();
+        let refused = |entry: serde_json::Value, why: &str| {
+            let err = parse_page(&one_entry(entry)).unwrap_err().to_string();
+            assert!(err.contains("feed entry 7") && err.contains(why), "{err}");
+        };
+        // A delete that also carries a case must not be applied as an upsert of it.
+        refused(
+            serde_json::json!({"op": "delete", "seq": 7, "case_no": "A-1", "case": case}),
+            "a delete carries a case_no and no case",
+        );
+        refused(
+            serde_json::json!({"op": "delete", "seq": 7}),
+            "a delete carries",
+        );
+        refused(
+            serde_json::json!({"op": "upsert", "seq": 7}),
+            "an upsert carries a case",
+        );
+        refused(
+            serde_json::json!({"op": "upsert", "seq": 7, "case": case, "case_no": "A-1"}),
+            "an upsert carries a case",
+        );
+        let mut flat_steps = case.clone();
+        flat_steps["steps"] = serde_json::json!("受理");
+        refused(
+            serde_json::json!({"op": "upsert", "seq": 7, "case": flat_steps}),
+            "steps array",
+        );
+
+        let delete = one_entry(serde_json::json!({"op": "delete", "seq": 7, "case_no": "A-1"}));
+        let page = parse_page(&delete).unwrap();
+        assert!(matches!(&page.changes[0].op, FeedOp::Delete(no) if no == "A-1"));
     }
 }
