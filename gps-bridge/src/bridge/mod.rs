@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::control::Request;
 use crate::device::{DeviceEvent, UnitInfo};
 use crate::log_limit::LogLimiter;
-use crate::nmea::{FramerConfig, Line, Tally, decode};
+use crate::nmea::{OwnedLine, Tally, decode};
 use crate::sanity::Sanity;
 use crate::survey::{
     CornerCapture, QualityFilter, RouteAssembler, RouteConfig, RouteEvent, SurveyStore,
@@ -27,7 +27,6 @@ pub type Responder = oneshot::Sender<Value>;
 /// The settings the bridge uses, taken from [`Config`].
 #[derive(Debug, Clone)]
 pub struct BridgeSettings {
-    pub framer: FramerConfig,
     pub route: RouteConfig,
     pub filter: QualityFilter,
     pub default_capture: Duration,
@@ -37,9 +36,6 @@ pub struct BridgeSettings {
 impl BridgeSettings {
     pub fn from_config(config: &Config) -> Self {
         BridgeSettings {
-            framer: FramerConfig {
-                accept_missing_checksum: config.nmea.accept_missing_checksum,
-            },
             route: config.route.route_config(),
             filter: config.capture.filter(),
             default_capture: Duration::from_secs_f64(config.capture.default_secs),
@@ -120,7 +116,7 @@ impl Bridge {
                     tracing::warn!(%port, %cause, "sentence rejected (logged once a minute per cause)");
                 }
             }
-            DeviceEvent::Sentence { raw, .. } => self.sentence(&port, &raw, now),
+            DeviceEvent::Sentence { line, .. } => self.sentence(&port, &line, now),
             DeviceEvent::Undocked { reason, .. } => {
                 if self.log.allow(&port, reason.cause(), now) {
                     tracing::info!(%port, %reason, "receiver port closed (logged once a minute per cause)");
@@ -140,16 +136,13 @@ impl Bridge {
         }
     }
 
-    fn sentence(&mut self, port: &str, raw: &str, now: Instant) {
-        let framer = self.settings.framer;
+    /// A sentence the reader's framer accepted (its checksum is not checked again).
+    fn sentence(&mut self, port: &str, line: &OwnedLine, now: Instant) {
         let max_jump_km = self.settings.max_jump_km;
-        let line = match Line::check(raw, framer) {
-            Ok(line) => line,
-            Err(cause) => return self.unit(port).tally.reject(cause),
-        };
+        let raw = line.raw();
         let unit = self.unit(port);
         unit.tally.accepted += 1;
-        let parsed = match decode(line) {
+        let parsed = match decode(line.line()) {
             Ok(parsed) => parsed,
             Err(e) => {
                 unit.tally.undecodable(&e);
@@ -332,12 +325,18 @@ impl Bridge {
 mod tests {
     use super::*;
     use crate::device::UndockReason;
+    use crate::nmea::{Framer, FramerConfig};
 
     fn sentence(body: &str) -> DeviceEvent {
         let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut line = None;
+        framer.push(format!("${body}*{sum:02X}\n").as_bytes(), |r| {
+            line = Some(OwnedLine::from(r.unwrap()))
+        });
         DeviceEvent::Sentence {
             port: "/dev/ttyUSB0".to_owned(),
-            raw: format!("${body}*{sum:02X}"),
+            line: line.unwrap(),
         }
     }
 

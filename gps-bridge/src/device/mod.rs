@@ -14,7 +14,7 @@ pub use watcher::watch;
 
 use serde::Serialize;
 
-use crate::nmea::Reject;
+use crate::nmea::{OwnedLine, Reject};
 
 /// A docked unit as the status report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,7 +35,7 @@ pub enum DeviceEvent {
     /// A checksum-valid sentence.
     Sentence {
         port: String,
-        raw: String,
+        line: OwnedLine,
     },
     Rejected {
         port: String,

@@ -104,7 +104,7 @@ pub fn read_port(
                 out.push(match r {
                     Ok(line) => DeviceEvent::Sentence {
                         port: candidate.path.clone(),
-                        raw: line.raw().to_owned(),
+                        line: line.into(),
                     },
                     Err(cause) => DeviceEvent::Rejected {
                         port: candidate.path.clone(),

@@ -208,14 +208,8 @@ fn stated_checksum(line: &[u8]) -> Result<Option<(usize, u8)>, Reject> {
     }
 }
 
-/// Checks the `*hh` checksum of a complete line (leader included, line ending excluded) and
-/// returns the line without it.
-pub fn verify_checksum(line: &[u8], config: FramerConfig) -> Result<&[u8], Reject> {
-    let body_xor = line.iter().skip(1).fold(0, |acc, b| acc ^ b);
-    check_line(line, body_xor, config)
-}
-
-/// [`verify_checksum`] given the XOR of every byte after the leader.
+/// Checks the `*hh` checksum of a complete line (leader included, line ending excluded), given
+/// the XOR of every byte after the leader, and returns the line without it.
 fn check_line(line: &[u8], body_xor: u8, config: FramerConfig) -> Result<&[u8], Reject> {
     match stated_checksum(line)? {
         None if config.accept_missing_checksum => Ok(line),
@@ -240,29 +234,6 @@ pub struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    /// Checks a single sentence given without its line ending, as [`Framer`] would.
-    pub fn check(raw: &'a str, config: FramerConfig) -> Result<Self, Reject> {
-        let bytes = raw.as_bytes();
-        match bytes.first() {
-            Some(&b) if is_leader(b) => {}
-            _ => return Err(Reject::Junk),
-        }
-        if bytes.len() > MAX_SENTENCE_LEN {
-            return Err(Reject::TooLong);
-        }
-        if !bytes[1..]
-            .iter()
-            .all(|&b| (0x20..0x7f).contains(&b) && !is_leader(b))
-        {
-            return Err(Reject::Binary);
-        }
-        let without_sum = verify_checksum(bytes, config)?;
-        Ok(Line {
-            raw: bytes,
-            payload: &bytes[1..without_sum.len()],
-        })
-    }
-
     /// The sentence as received, leader and checksum included, line ending excluded.
     pub fn raw(&self) -> &'a str {
         ascii(self.raw)
@@ -271,6 +242,38 @@ impl<'a> Line<'a> {
     /// The sentence without its leader and `*hh` checksum.
     pub fn payload(&self) -> &'a [u8] {
         self.payload
+    }
+}
+
+/// A [`Line`] kept past the read it came from (to send it to another thread): its text and
+/// where its payload ends, so that it is not checked a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedLine {
+    raw: String,
+    payload_end: usize,
+}
+
+impl OwnedLine {
+    pub fn line(&self) -> Line<'_> {
+        let raw = self.raw.as_bytes();
+        Line {
+            raw,
+            payload: &raw[1..self.payload_end],
+        }
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl From<Line<'_>> for OwnedLine {
+    fn from(line: Line<'_>) -> Self {
+        OwnedLine {
+            raw: line.raw().to_owned(),
+            // The payload starts after the one-byte leader.
+            payload_end: 1 + line.payload.len(),
+        }
     }
 }
 
@@ -427,6 +430,20 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owned_line_is_the_line_it_was_made_from() {
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut lines = Vec::new();
+        framer.push(b"$GPRMB,V,,,,,,,,,,,,A,S*0e\r\n$GPRTE,1,1,c,*37\n", |r| {
+            let line = r.unwrap();
+            let owned = OwnedLine::from(line);
+            assert_eq!(owned.line(), line);
+            lines.push(owned);
+        });
+        assert_eq!(lines[1].raw(), "$GPRTE,1,1,c,*37");
+        assert_eq!(lines[1].line().payload(), b"GPRTE,1,1,c,");
+    }
 
     #[test]
     fn the_word_test_never_misses_a_special_byte() {

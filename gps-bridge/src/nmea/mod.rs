@@ -7,7 +7,7 @@ mod sentence;
 mod tally;
 
 pub use fields::{Date, FieldError, Problem, TimeOfDay};
-pub use framer::{Framer, FramerConfig, Line, MAX_SENTENCE_LEN, Reject, verify_checksum};
+pub use framer::{Framer, FramerConfig, Line, MAX_SENTENCE_LEN, OwnedLine, Reject};
 pub use sentence::{
     Bod, DecodeError, FixQuality, Gga, Gll, Gns, Gsa, Gst, Gsv, LatLon, Parsed, Pgrme, Pgrmm,
     Pgrmt, Pgrmz, Rmb, Rmc, Route, SatelliteInView, Sentence, Vtg, Waypoint, Zda, decode,
