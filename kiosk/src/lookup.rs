@@ -2,7 +2,9 @@
 //!
 //! The code is turned into the lookup digest at once and compared in constant time with the
 //! stored one; it is never stored or logged. An unknown case number and a wrong code give
-//! the same answer, so the kiosk does not reveal which case numbers exist.
+//! the same answer after the same work — one row read, one digest comparison (against a
+//! dummy for an unknown number), nothing parsed — so the kiosk reveals neither by its answer
+//! nor by its timing which case numbers exist.
 
 use chrono::{DateTime, Utc};
 use protocol::cases::{digest_matches, lookup_digest};
@@ -28,6 +30,11 @@ pub enum Lookup {
     /// The mirror has not yet received the hall's data.
     NotReady,
 }
+
+/// Compared with the candidate when the case number is unknown, so that an unknown number
+/// takes the same digest comparison as a wrong code. No code hashes to it: finding one would
+/// take a SHA-256 preimage.
+const NO_CASE_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Receipts print case numbers in upper case; scanners and hands vary.
 fn normalise_case_no(input: &str) -> String {
@@ -104,16 +111,17 @@ fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Re
         return Ok(Checked::NotReady);
     };
     let candidate = lookup_digest(&salt, case_no, code);
-    let stored = if case_no.len() <= 64 && code.len() <= 32 {
-        cases::get(conn, case_no, now)?
+    let found = if case_no.len() <= 64 && code.len() <= 32 {
+        cases::get_if(conn, case_no, now, |stored| {
+            // Compared first and always, for known and unknown numbers alike.
+            digest_matches(stored.unwrap_or(NO_CASE_DIGEST), &candidate) && stored.is_some()
+        })?
     } else {
         None
     };
-    Ok(match stored {
-        Some(stored) if digest_matches(&stored.lookup_digest, &candidate) => {
-            Checked::Match(Box::new(stored.view), freshness, !per_case.is_empty())
-        }
-        _ => Checked::NoMatch(per_case),
+    Ok(match found {
+        Some(view) => Checked::Match(Box::new(view), freshness, !per_case.is_empty()),
+        None => Checked::NoMatch(per_case),
     })
 }
 
@@ -218,6 +226,23 @@ mod tests {
             mirror.lookup("GY2026-ZJD-999999", "4321", now).unwrap(),
             Lookup::NoMatch { attempts_left: 4 }
         );
+    }
+
+    #[test]
+    fn a_wrong_code_is_refused_before_the_case_is_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        // Steps the parser would choke on: only a lookup that gets past the digest reads them.
+        mirror
+            .conn()
+            .execute("UPDATE cases SET steps = 'not json'", [])
+            .unwrap();
+        let now = Utc::now();
+        assert_eq!(
+            mirror.lookup("GY2026-ZJD-000001", "4320", now).unwrap(),
+            Lookup::NoMatch { attempts_left: 4 }
+        );
+        assert!(mirror.lookup("GY2026-ZJD-000001", "4321", now).is_err());
     }
 
     #[test]

@@ -340,7 +340,7 @@ pub struct CaseView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A stored case with its digest, for the lookup to check before anything is shown.
+/// A stored case with its digest.
 pub struct StoredCase {
     pub lookup_digest: String,
     pub view: CaseView,
@@ -362,39 +362,59 @@ fn status(text: &str) -> Result<CaseStatus> {
         .map_err(|e| Error::Invalid(format!("case status {text:?}: {e}")))
 }
 
-/// Reads one case by number. The lookup's latency is mostly this: the row is read in place and
-/// its JSON columns parsed from SQLite's own buffer.
-pub fn get(conn: &Connection, case_no: &str, now: DateTime<Utc>) -> Result<Option<StoredCase>> {
+/// Reads one case by number for a lookup. `accept` is called once, with the stored digest
+/// (`None` for an unknown number), before anything else of the row is read: the steps JSON,
+/// most of a lookup's work, is parsed only for an accepted case, so a wrong code costs what an
+/// unknown number costs (see [`crate::lookup`]). The row is read in place and its JSON columns
+/// parsed from SQLite's own buffer.
+pub fn get_if(
+    conn: &Connection,
+    case_no: &str,
+    now: DateTime<Utc>,
+    accept: impl FnOnce(Option<&str>) -> bool,
+) -> Result<Option<CaseView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, kind_label, applicant, lookup_digest, received_at, due_at, status,
+        "SELECT lookup_digest, kind, kind_label, applicant, received_at, due_at, status,
                 steps, result, publicity, updated_at
          FROM cases WHERE case_no = ?1",
     )?;
     let mut rows = stmt.query([case_no])?;
-    let Some(r) = rows.next()? else {
+    let row = rows.next()?;
+    let digest = row
+        .map(|r| r.get_ref(0)?.as_str().map_err(rusqlite::Error::from))
+        .transpose()?;
+    let (Some(r), true) = (row, accept(digest)) else {
         return Ok(None);
     };
     let status = status(r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?)?;
     let due_at = from_unix(r.get(5)?);
-    Ok(Some(StoredCase {
-        lookup_digest: r.get(3)?,
-        view: CaseView {
-            case_no: case_no.to_owned(),
-            kind: r.get(0)?,
-            kind_label: r.get(1)?,
-            applicant: r.get(2)?,
-            status,
-            status_label: status.label(),
-            received_at: from_unix(r.get(4)?),
-            due_at,
-            overdue: status.is_open() && now > due_at,
-            steps: serde_json::from_slice(
-                r.get_ref(7)?.as_bytes().map_err(rusqlite::Error::from)?,
-            )?,
-            result: json_column(r.get_ref(8)?)?,
-            publicity: json_column(r.get_ref(9)?)?,
-            updated_at: from_unix(r.get(10)?),
-        },
+    Ok(Some(CaseView {
+        case_no: case_no.to_owned(),
+        kind: r.get(1)?,
+        kind_label: r.get(2)?,
+        applicant: r.get(3)?,
+        status,
+        status_label: status.label(),
+        received_at: from_unix(r.get(4)?),
+        due_at,
+        overdue: status.is_open() && now > due_at,
+        steps: serde_json::from_slice(r.get_ref(7)?.as_bytes().map_err(rusqlite::Error::from)?)?,
+        result: json_column(r.get_ref(8)?)?,
+        publicity: json_column(r.get_ref(9)?)?,
+        updated_at: from_unix(r.get(10)?),
+    }))
+}
+
+/// Reads one case with its digest, for support tools and tests (no code is checked).
+pub fn get(conn: &Connection, case_no: &str, now: DateTime<Utc>) -> Result<Option<StoredCase>> {
+    let mut digest = None;
+    let view = get_if(conn, case_no, now, |stored| {
+        digest = stored.map(str::to_owned);
+        stored.is_some()
+    })?;
+    Ok(view.zip(digest).map(|(view, lookup_digest)| StoredCase {
+        lookup_digest,
+        view,
     }))
 }
 
