@@ -396,6 +396,21 @@ mod tests {
     }
 
     #[test]
+    fn a_route_times_out_on_the_clock_when_the_unit_falls_silent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        let t0 = Instant::now();
+        b.handle_device(sentence("GPRTE,2,1,c,PLOT7,C1,C2"), t0);
+        let timeout = Config::default().route.route_config().timeout;
+        b.handle_tick(t0 + timeout - Duration::from_millis(1));
+        let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
+        assert_eq!(store.incomplete_route_count().unwrap(), 0);
+        b.handle_tick(t0 + timeout);
+        assert_eq!(store.incomplete_route_count().unwrap(), 1);
+        assert_eq!(status(&mut b)["units"][0]["routes_in_progress"], json!([]));
+    }
+
+    #[test]
     fn a_port_that_never_docked_is_no_unit() {
         let dir = tempfile::tempdir().unwrap();
         let mut b = bridge(dir.path());

@@ -12,12 +12,10 @@ pub use reader::{ReaderSettings, UndockReason, read_port};
 pub use tty::Framing;
 pub use watcher::watch;
 
-use serde::Serialize;
-
 use crate::nmea::{OwnedLine, Reject};
 
 /// A docked unit as the status report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitInfo {
     pub port: String,
     pub vid: Option<u16>,

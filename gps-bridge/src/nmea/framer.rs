@@ -46,16 +46,6 @@ pub enum Reject {
 }
 
 impl Reject {
-    pub const ALL: [Reject; 7] = [
-        Reject::Junk,
-        Reject::Binary,
-        Reject::TooLong,
-        Reject::Interrupted,
-        Reject::NoChecksum,
-        Reject::MalformedChecksum,
-        Reject::BadChecksum,
-    ];
-
     /// Stable snake_case name used in logs, JSON and the status report.
     pub fn name(self) -> &'static str {
         match self {
@@ -285,10 +275,6 @@ impl Framer {
             buf: [0; MAX_SENTENCE_LEN],
             len: 0,
         }
-    }
-
-    pub fn config(&self) -> FramerConfig {
-        self.config
     }
 
     /// Forgets any partial sentence, e.g. when the port was reopened or the baud rate changed.

@@ -5,7 +5,9 @@
 //! the clock; results come out of [`RouteAssembler::poll_event`]. A route is complete once every
 //! sentence of it (by total/number) and every waypoint it names have been seen, in any order,
 //! with repeats and losses tolerated; a route not complete within the timeout is reported with
-//! what is missing. Every collection is bounded.
+//! what is missing. The caller ticks [`RouteAssembler::handle_timeout`] on a clock (the daemon
+//! every 250 ms), so a route times out even when the unit falls silent. Every collection is
+//! bounded.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -134,14 +136,6 @@ impl RouteAssembler {
         for id in expired {
             self.give_up(&id);
         }
-    }
-
-    /// When [`Self::handle_timeout`] next has work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending
-            .values()
-            .map(|r| r.started + self.config.timeout)
-            .min()
     }
 
     pub fn poll_event(&mut self) -> Option<RouteEvent> {
@@ -397,7 +391,6 @@ mod tests {
         };
         let mut a = RouteAssembler::new("/dev/ttyUSB0", config);
         feed(&mut a, &[ROUTE[1], WAYPOINTS[2]], t0);
-        assert_eq!(a.poll_timeout(), Some(t0 + Duration::from_secs(30)));
         a.handle_timeout(t0 + Duration::from_secs(29));
         assert!(events(&mut a).is_empty());
         a.handle_timeout(t0 + Duration::from_secs(30));
@@ -407,7 +400,7 @@ mod tests {
         };
         assert_eq!(missing.missing_sentences, [1]);
         assert_eq!(missing.missing_waypoints, ["C4", "C1"]);
-        assert_eq!(a.poll_timeout(), None);
+        assert!(a.in_progress().is_empty());
     }
 
     #[test]
