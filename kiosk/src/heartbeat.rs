@@ -32,9 +32,6 @@ impl ScreenSource for NoScreen {
     }
 }
 
-/// Setting key of the display schedule set by a command (the UI blanks the screen outside it).
-pub const DISPLAY_SCHEDULE: &str = "display_schedule";
-
 /// What commands act on.
 pub struct CommandTargets {
     pub sync_now: Arc<Notify>,
@@ -161,9 +158,8 @@ async fn run(
         }
         CommandAction::SetDisplaySchedule { schedule } => {
             schedule.validate()?;
-            let json = serde_json::to_string(schedule).map_err(|e| e.to_string())?;
             mirror
-                .set_setting(DISPLAY_SCHEDULE, &json)
+                .set_display_schedule(schedule)
                 .map_err(|e| e.to_string())?;
             Ok(format!(
                 "display on {}–{} on days {:?}",

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 use common::{HALL, Sim};
-use kiosk::heartbeat::{self, CommandTargets, DISPLAY_SCHEDULE, NoScreen, ScreenSource};
+use kiosk::heartbeat::{self, CommandTargets, NoScreen, ScreenSource};
+use kiosk::mirror::schedule::{EffectiveSchedule, ScheduleSource};
 use kiosk::mirror::{FaultSource, Mirror};
 use kiosk::ratings;
 use protocol::devices::{CommandAction, DisplaySchedule};
@@ -89,9 +90,13 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
     assert_eq!(beat(&sim, &mirror, &targets).await, 4);
     assert_eq!(screen.0.load(Ordering::SeqCst), 1);
     assert_eq!(admin.screenshot(DEVICE, shot.id).await.unwrap(), PNG);
-    let stored: DisplaySchedule =
-        serde_json::from_str(&mirror.setting(DISPLAY_SCHEDULE).unwrap().unwrap()).unwrap();
-    assert_eq!(stored, schedule);
+    assert_eq!(
+        mirror.display_schedule().unwrap(),
+        Some(EffectiveSchedule {
+            schedule,
+            source: ScheduleSource::Command
+        })
+    );
     // The sync-now command woke the case sync loop.
     tokio::time::timeout(
         std::time::Duration::from_secs(1),

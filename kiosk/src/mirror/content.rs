@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use protocol::content::EntryKind;
-use protocol::items::{GuideSection, Item};
+use protocol::items::{GuideSection, Item, Settings};
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use serde::Serialize;
 
-use super::{Mirror, from_unix, search, unix};
+use super::{Mirror, from_unix, schedule, search, unix};
 use crate::error::{Error, Result};
 
 /// Largest page the UI may ask for.
@@ -161,17 +161,12 @@ pub struct Release<'a> {
 /// Replaces all content with `release`, inside the caller's transaction: readers see the old
 /// release or the new one, never a mix.
 pub fn replace(tx: &Transaction, release: &Release, now: DateTime<Utc>) -> Result<()> {
+    let published_schedule = schedule::published(tx)?;
     tx.execute_batch("DELETE FROM content_items; DELETE FROM media;")?;
-    tx.execute("DELETE FROM settings WHERE key = 'content'", [])?;
     for (id, item) in release.items {
-        if let Item::Settings(settings) = item {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('content', ?1)",
-                [serde_json::to_string(settings)?],
-            )?;
-        }
         insert_item(tx, id, item)?;
     }
+    schedule::on_release(tx, published_schedule)?;
     tx.execute(
         "INSERT INTO content_fts (content_fts) VALUES ('rebuild')",
         [],
@@ -196,6 +191,18 @@ pub fn replace(tx: &Transaction, release: &Release, now: DateTime<Utc>) -> Resul
         ],
     )?;
     Ok(())
+}
+
+/// The settings item of the applied release, if it has one.
+pub(crate) fn settings(conn: &Connection) -> Result<Option<Settings>> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM content_items WHERE kind = 'settings'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
 pub fn status(conn: &Connection) -> Result<Option<ContentStatus>> {
@@ -387,10 +394,8 @@ impl Mirror {
     }
 
     /// The published settings, if the release carries them.
-    pub fn content_settings(&self) -> Result<Option<protocol::items::Settings>> {
-        self.setting("content")?
-            .map(|json| Ok(serde_json::from_str(&json)?))
-            .transpose()
+    pub fn content_settings(&self) -> Result<Option<Settings>> {
+        settings(self.conn())
     }
 
     /// Media of the applied release by id.

@@ -74,8 +74,8 @@ CREATE TABLE media (
     size INTEGER NOT NULL
 );
 
--- Key/value settings: `content` (published with the release), `display_schedule`
--- (set by a command).
+-- Key/value settings: `content` (published with the release; dropped by migration 3),
+-- `display_schedule` (set by a command).
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 -- The applied content release.
@@ -144,6 +144,10 @@ INSERT INTO cases_by_number (case_no, kind, kind_label, applicant, lookup_digest
 DROP TABLE cases;
 ALTER TABLE cases_by_number RENAME TO cases;
 "#,
+    r#"
+-- The published settings are read from their content item; this copy of them is gone.
+DELETE FROM settings WHERE key = 'content';
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -157,6 +161,26 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn the_copy_of_the_published_settings_is_dropped_and_local_settings_stay() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO settings (key, value) VALUES ('content', '{}'), ('display_schedule', '{}')",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM settings")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys, ["display_schedule"]);
     }
 
     #[test]
