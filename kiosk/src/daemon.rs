@@ -12,9 +12,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::backoff::Backoff;
 use crate::config::Config;
-use crate::content::store::BlobStore;
-use crate::content::{ContentSync, install_sample_if_empty};
-use crate::error::{Error, Result};
+use crate::content::{ContentSync, open_local};
+use crate::error::Result;
 use crate::heartbeat::{self, CommandTargets, ScreenSource};
 use crate::mirror::Mirror;
 use crate::ratings;
@@ -49,14 +48,8 @@ impl DataPlane {
     /// Prepares the data folder and mirror: creates them, reports commands a restart cut off,
     /// and installs the built-in sample content on a kiosk that never synced.
     pub fn prepare(config: Config, screen: Arc<dyn ScreenSource>) -> Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| Error::io(format!("creating {}", config.data_dir.display()), e))?;
-        let mut mirror = Mirror::open(&config.mirror_path())?;
+        let (mirror, store) = open_local(&config, Utc::now())?;
         heartbeat::fail_interrupted(&mirror)?;
-        let store = BlobStore::open(&config.blob_dir())?;
-        if install_sample_if_empty(&mut mirror, &store, Utc::now())? {
-            tracing::info!("no content release applied yet; showing the built-in sample content");
-        }
         let client = config.client()?;
         let content = ContentSync::new(client.clone(), config.trusted_keys.clone(), store);
         Ok(Self {

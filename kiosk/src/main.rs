@@ -90,8 +90,9 @@ async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
 }
 
 fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
-    let mirror = Mirror::open(&config.mirror_path())?;
     let now = Utc::now();
+    // As the screen sees it: the sample content on a kiosk that never applied a release.
+    let (mirror, _) = kiosk::content::open_local(config, now)?;
     let freshness = mirror.freshness(now)?;
     Ok(serde_json::json!({
         "device_id": config.device_id,

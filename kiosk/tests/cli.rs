@@ -43,6 +43,14 @@ fn support_commands_sync_and_look_up_a_case() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sim.url, 100);
     assert!(kiosk(&config, &["--check-config"]).status.success());
+    // Before any sync, the kiosk shows (and reports) the built-in sample content.
+    let status = kiosk(&config, &["status"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        (&json["content"]["sample"], &json["content"]["version"]),
+        (&serde_json::json!(true), &serde_json::Value::Null),
+        "{json}"
+    );
 
     // Build the sample folder with the demo key and publish it with kiosk-admin.
     let out = dir.path().join("release");

@@ -17,6 +17,7 @@ use protocol::client::{Client, ManifestFetch};
 use protocol::content::{ManifestError, sha256_hex, verify_blob};
 use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::error::Result;
 use crate::mirror::content::{Release, replace};
 use crate::mirror::{FaultSource, Mirror};
@@ -201,6 +202,17 @@ impl ContentSync {
             downloaded,
         })
     }
+}
+
+/// The kiosk's mirror and blob store as the screen sees them: with the built-in sample
+/// content installed if no release was ever applied, whether or not the data plane has run.
+pub fn open_local(config: &Config, now: DateTime<Utc>) -> Result<(Mirror, BlobStore)> {
+    let mut mirror = Mirror::open(&config.mirror_path())?;
+    let store = BlobStore::open(&config.blob_dir())?;
+    if install_sample_if_empty(&mut mirror, &store, now)? {
+        tracing::info!("no content release applied yet; showing the built-in sample content");
+    }
+    Ok((mirror, store))
 }
 
 /// Installs the built-in sample content when no content was ever applied.

@@ -70,7 +70,8 @@ pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
 impl Mirror {
     /// Opens (creating and migrating) the mirror at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        // A kiosk that never synced still answers `status` and `lookup` (with the sample).
+        // The folder comes with the file, so the support commands also work on a kiosk
+        // whose data plane never ran.
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder)
                 .map_err(|e| crate::Error::io(format!("creating {}", folder.display()), e))?;
