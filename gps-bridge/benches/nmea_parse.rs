@@ -11,31 +11,20 @@
 //! `cargo bench -p gps-bridge --bench nmea_parse`
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use gps_bridge::nmea::{Framer, FramerConfig, Sentence, decode};
 
-/// All corpus logs without their `#` headers (what gpsfake feeds gpsd), concatenated.
-fn corpus() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gpsd");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("gpsd corpus missing at {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    paths.sort();
-    let mut bytes = Vec::new();
-    for path in paths {
-        let log = std::fs::read(&path).expect("log readable");
-        for line in log.split_inclusive(|&b| b == b'\n') {
-            if !line.starts_with(b"#") {
-                bytes.extend_from_slice(line);
-            }
-        }
-    }
-    bytes
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+
+/// All corpus logs as gpsfake feeds them to gpsd, concatenated.
+fn corpus_stream() -> Vec<u8> {
+    corpus::logs()
+        .iter()
+        .flat_map(|path| corpus::stream_bytes(&std::fs::read(path).expect("log readable")))
+        .collect()
 }
 
 fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -128,7 +117,7 @@ fn interleaved(rounds: usize, parsers: &[Parser], bytes: &[u8]) -> Vec<Standing>
 }
 
 fn main() {
-    let bytes = corpus();
+    let bytes = corpus_stream();
     let candidates = lines(&bytes).count() as u64;
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("gpsd_corpus");

@@ -6,6 +6,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod device;
+pub mod geo;
 pub mod import;
 mod log_limit;
 pub mod nmea;

@@ -1,12 +1,12 @@
 //! Plausibility of a unit's fixes: what a checksum cannot catch. A fix far from the previous one
 //! or a time going backwards is counted and kept out of surveys, never trusted.
 
+use crate::geo::distance_km;
 use crate::nmea::{LatLon, Parsed, TimeOfDay};
 
 /// Consecutive far-away fixes after which the new place is believed (the unit really moved,
 /// or another unit now sends on this port).
 const JUMPS_BEFORE_BELIEVING: u32 = 5;
-const EARTH_RADIUS_KM: f64 = 6371.0;
 const HALF_DAY_MS: u32 = 12 * 3600 * 1000;
 
 #[derive(Debug, Default)]
@@ -14,15 +14,6 @@ pub struct Sanity {
     last_position: Option<LatLon>,
     last_time: Option<TimeOfDay>,
     jumps: u32,
-}
-
-/// Great-circle distance, km.
-pub fn distance_km(a: LatLon, b: LatLon) -> f64 {
-    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
-    let dlat = lat2 - lat1;
-    let dlon = (b.lon - a.lon).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
 impl Sanity {
@@ -62,17 +53,11 @@ impl Sanity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmea::{Framer, FramerConfig, decode};
+    use crate::nmea::testing::for_each_parsed;
 
     fn check_all(sanity: &mut Sanity, bodies: &[&str]) -> Vec<Result<(), &'static str>> {
-        let mut framer = Framer::new(FramerConfig::default());
         let mut out = Vec::new();
-        for body in bodies {
-            let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-            framer.push(format!("${body}*{sum:02X}\n").as_bytes(), |r| {
-                out.push(sanity.check(&decode(r.unwrap()).unwrap(), 1000.0))
-            });
-        }
+        for_each_parsed(bodies, |parsed| out.push(sanity.check(parsed, 1000.0)));
         out
     }
 
@@ -118,19 +103,5 @@ mod tests {
         let got = check_all(&mut sanity, &refs);
         assert_eq!(got[..5], [Err("position_jump"); 5]);
         assert_eq!(got[5], Ok(()));
-        assert!(
-            (distance_km(
-                LatLon {
-                    lat: 39.9,
-                    lon: 116.4
-                },
-                LatLon {
-                    lat: -33.87,
-                    lon: 151.2
-                }
-            ) - 8900.0)
-                .abs()
-                < 100.0
-        );
     }
 }

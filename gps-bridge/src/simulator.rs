@@ -14,8 +14,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serialport::{SerialPort, TTYPort};
 
-/// Metres per degree of latitude.
-const METRES_PER_DEGREE: f64 = 111_320.0;
+use crate::geo::METRES_PER_DEGREE;
+use crate::nmea;
+
 /// Correlation time of the position error: minutes, like multipath and ionosphere.
 const ERROR_CORRELATION_S: f64 = 60.0;
 /// How fast the officer carrying the unit walks between corners.
@@ -68,9 +69,9 @@ pub enum Movement {
     },
 }
 
+/// A sentence as the unit sends it: checksum and line ending added.
 fn with_checksum(body: &str) -> String {
-    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-    format!("${body}*{sum:02X}\r\n")
+    format!("{}\r\n", nmea::with_checksum(body))
 }
 
 fn ddmm(value: f64, positive: char, negative: char, degree_digits: usize) -> String {

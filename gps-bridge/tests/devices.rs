@@ -11,20 +11,17 @@ use std::time::{Duration, Instant};
 use gps_bridge::config::{Baud, Config, HuntKeyword};
 use gps_bridge::control::{Request, call};
 use gps_bridge::daemon;
+use gps_bridge::nmea::with_checksum;
 use gps_bridge::survey::{Source, SurveyStore};
 use serde_json::Value;
 use serialport::{SerialPort, StopBits, TTYPort};
 
-fn with_checksum(body: &str) -> String {
-    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-    format!("${body}*{sum:02X}\r\n")
-}
-
 fn gga(second: u32) -> String {
-    with_checksum(&format!(
+    let body = format!(
         "GPGGA,1200{:02},3954.0000,N,11624.0000,E,1,08,0.9,50.0,M,-8.0,M,,",
         second % 60
-    ))
+    );
+    format!("{}\r\n", with_checksum(&body))
 }
 
 /// The bridge running in its own thread, stopped on drop.

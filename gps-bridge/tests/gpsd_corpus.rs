@@ -8,40 +8,12 @@
 //!
 //! The known exceptions are listed below with the sentence that causes each.
 
-use std::path::{Path, PathBuf};
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use gps_bridge::nmea::{Framer, FramerConfig, LatLon, TimeOfDay, decode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gpsd");
-    assert!(
-        dir.join("README.md").is_file(),
-        "the gpsd corpus is missing: expected it at {} (shared/ beside the checkout)",
-        dir.display()
-    );
-    dir
-}
-
-fn logs() -> Vec<PathBuf> {
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus directory readable")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    logs.sort();
-    logs
-}
-
-/// What gpsfake feeds gpsd: the log without its `#` header lines.
-fn stream_bytes(log: &[u8]) -> Vec<u8> {
-    log.split_inclusive(|&b| b == b'\n')
-        .filter(|line| !line.starts_with(b"#"))
-        .flatten()
-        .copied()
-        .collect()
-}
 
 /// Accepted sentences of `bytes`, pushed in random chunks of 1..=max_chunk bytes.
 fn accepted(bytes: &[u8], rng: &mut StdRng, max_chunk: usize) -> Vec<String> {
@@ -103,9 +75,9 @@ fn accepts_exactly_what_gpsd_echoed() {
     let mut rng = StdRng::seed_from_u64(0x6c61_6e64);
     let mut failures = Vec::new();
     let mut total = 0;
-    for log in logs() {
+    for log in corpus::logs() {
         let name = log.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = stream_bytes(&std::fs::read(&log).unwrap());
+        let bytes = corpus::stream_bytes(&std::fs::read(&log).unwrap());
         let chk = std::fs::read_to_string(log.with_extension("log.chk")).unwrap();
         let echoed: Vec<&str> = chk
             .lines()
@@ -161,7 +133,7 @@ struct Tpv {
 fn tpv_positions_and_times_match_the_latest_sentence() {
     let mut failures = Vec::new();
     let (mut checked, mut times) = (0, 0);
-    for log in logs() {
+    for log in corpus::logs() {
         let name = log.file_name().unwrap().to_string_lossy().into_owned();
         let chk = std::fs::read_to_string(log.with_extension("log.chk")).unwrap();
         // The latest position, the time of day of its sentence, and the sentence.

@@ -87,14 +87,10 @@ impl CurrentFix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmea::{Framer, FramerConfig, decode};
+    use crate::nmea::testing::for_each_parsed;
 
     fn feed(current: &mut CurrentFix, body: &str) {
-        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-        let mut framer = Framer::new(FramerConfig::default());
-        framer.push(format!("${body}*{sum:02X}\n").as_bytes(), |r| {
-            current.update(&decode(r.unwrap()).unwrap())
-        });
+        for_each_parsed(&[body], |parsed| current.update(parsed));
     }
 
     fn summary(current: &CurrentFix) -> (f64, String, Option<u32>, Option<f64>) {

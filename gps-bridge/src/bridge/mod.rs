@@ -325,18 +325,12 @@ impl Bridge {
 mod tests {
     use super::*;
     use crate::device::UndockReason;
-    use crate::nmea::{Framer, FramerConfig};
+    use crate::nmea::testing::owned_line;
 
     fn sentence(body: &str) -> DeviceEvent {
-        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-        let mut framer = Framer::new(FramerConfig::default());
-        let mut line = None;
-        framer.push(format!("${body}*{sum:02X}\n").as_bytes(), |r| {
-            line = Some(OwnedLine::from(r.unwrap()))
-        });
         DeviceEvent::Sentence {
             port: "/dev/ttyUSB0".to_owned(),
-            line: line.unwrap(),
+            line: owned_line(body),
         }
     }
 

@@ -149,7 +149,7 @@ fn scan(bytes: &[u8]) -> (Stop, u8) {
         if maybe_special(word)
             && let Some(j) = chunk.iter().position(|&b| !is_ordinary(b))
         {
-            let partial = chunk[..j].iter().fold(fold_xor(xor), |acc, b| acc ^ b);
+            let partial = xor_bytes(fold_xor(xor), &chunk[..j]);
             return (classify(chunk[j], w * 8 + j), partial);
         }
         xor ^= word;
@@ -167,7 +167,12 @@ fn scan(bytes: &[u8]) -> (Stop, u8) {
 }
 
 fn fold_xor(word: u64) -> u8 {
-    word.to_le_bytes().iter().fold(0, |acc, b| acc ^ b)
+    xor_bytes(0, &word.to_le_bytes())
+}
+
+/// `start` XOR every byte of `bytes`: the NMEA checksum arithmetic.
+fn xor_bytes(start: u8, bytes: &[u8]) -> u8 {
+    bytes.iter().fold(start, |acc, b| acc ^ b)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -198,6 +203,13 @@ fn stated_checksum(line: &[u8]) -> Result<Option<(usize, u8)>, Reject> {
     }
 }
 
+/// `$body*hh`: `body` (address and fields) as a sentence with its checksum, for what writes
+/// NMEA (the simulator, tests). The parser never needs it.
+pub fn with_checksum(body: &str) -> String {
+    let sum = xor_bytes(0, body.as_bytes());
+    format!("${body}*{sum:02X}")
+}
+
 /// Checks the `*hh` checksum of a complete line (leader included, line ending excluded), given
 /// the XOR of every byte after the leader, and returns the line without it.
 fn check_line(line: &[u8], body_xor: u8, config: FramerConfig) -> Result<&[u8], Reject> {
@@ -206,7 +218,7 @@ fn check_line(line: &[u8], body_xor: u8, config: FramerConfig) -> Result<&[u8], 
         None => Err(Reject::NoChecksum),
         Some((star, stated)) => {
             // Take the `*hh` bytes back out of the running XOR.
-            let payload_xor = line[star..].iter().fold(body_xor, |acc, b| acc ^ b);
+            let payload_xor = xor_bytes(body_xor, &line[star..]);
             if payload_xor == stated {
                 Ok(&line[..star])
             } else {
@@ -367,7 +379,7 @@ impl Framer {
                 self.state = State::Hunting { junk: false };
                 let len = std::mem::take(&mut self.len);
                 let line = &self.buf[..len];
-                let body_xor = line.iter().skip(1).fold(0, |acc, b| acc ^ b);
+                let body_xor = xor_bytes(0, &line[1..]);
                 finish(line, body_xor, self.config, on_line);
                 &rest[1..]
             }

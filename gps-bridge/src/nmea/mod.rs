@@ -7,12 +7,14 @@ mod sentence;
 mod tally;
 
 pub use fields::{Date, FieldError, Problem, TimeOfDay};
-pub use framer::{Framer, FramerConfig, Line, MAX_SENTENCE_LEN, OwnedLine, Reject};
+pub use framer::{Framer, FramerConfig, Line, MAX_SENTENCE_LEN, OwnedLine, Reject, with_checksum};
 pub use sentence::{
     Bod, DecodeError, FixQuality, Gga, Gll, Gns, Gsa, Gst, Gsv, LatLon, Parsed, Pgrme, Pgrmm,
     Pgrmt, Pgrmz, Rmb, Rmc, Route, SatelliteInView, Sentence, Vtg, Waypoint, Zda, decode,
 };
 pub use tally::Tally;
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -722,6 +722,14 @@ fn rmb<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     }))
 }
 
+/// An altitude in metres, from the value and its unit field (`M`, or `F` for feet).
+fn metres(altitude: Option<f64>, unit: Option<u8>) -> Option<f64> {
+    match unit {
+        Some(b'F' | b'f') => altitude.map(|feet| feet * 0.3048),
+        _ => altitude,
+    }
+}
+
 fn pgrme<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let horizontal = f.f64()?;
     f.skip(1);
@@ -736,13 +744,8 @@ fn pgrme<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
 
 fn pgrmz<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let altitude = f.f64()?;
-    let unit = f.char();
-    let altitude_m = match unit {
-        Some(b'f') | Some(b'F') => altitude.map(|feet| feet * 0.3048),
-        _ => altitude,
-    };
     Ok(Sentence::Pgrmz(Pgrmz {
-        altitude_m,
+        altitude_m: metres(altitude, f.char()),
         fix_dimension: f.u32()?,
     }))
 }
@@ -761,13 +764,9 @@ fn pgrmt<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
 fn pmgnwpl<'a>(f: &mut Fields<'a>) -> Result<Sentence<'a>, FieldError> {
     let position = lat_lon(f.latitude()?, f.longitude()?);
     let altitude = f.f64()?;
-    let altitude_m = match f.char() {
-        Some(b'F') | Some(b'f') => altitude.map(|feet| feet * 0.3048),
-        _ => altitude,
-    };
     Ok(Sentence::Pmgnwpl(Waypoint {
         position,
-        altitude_m,
+        altitude_m: metres(altitude, f.char()),
         name: f.text(),
         comment: f.text(),
     }))

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::Corner;
+use crate::geo::METRES_PER_DEGREE;
 use crate::nmea::{LatLon, Parsed, Sentence};
 
 /// The least fix type a corner's fixes need, as GSA reports it: a 2D fix assumes a height
@@ -66,8 +67,6 @@ impl Default for QualityFilter {
 const MAX_FIXES: usize = 3600;
 /// Sentences kept per corner (fixes and error estimates).
 const MAX_RAW: usize = 4 * MAX_FIXES;
-/// Metres per degree of latitude (and of longitude at the equator), WGS84 mean.
-const METRES_PER_DEGREE: f64 = 111_320.0;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error(
@@ -241,16 +240,10 @@ fn spread_sigma(fixes: &[(f64, f64)], mean_lat: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmea::{Framer, FramerConfig, decode};
+    use crate::nmea::testing::for_each_parsed;
 
     fn feed(capture: &mut CornerCapture, bodies: &[String]) {
-        let mut framer = Framer::new(FramerConfig::default());
-        for body in bodies {
-            let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-            framer.push(format!("${body}*{sum:02X}\n").as_bytes(), |r| {
-                capture.handle(&decode(r.unwrap()).unwrap())
-            });
-        }
+        for_each_parsed(bodies, |parsed| capture.handle(parsed));
     }
 
     fn gga(minutes_north: f64, quality: u8, sats: u8, hdop: f64) -> String {

@@ -320,20 +320,10 @@ impl RouteAssembler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmea::{Framer, FramerConfig, decode};
-
-    fn with_checksum(body: &str) -> String {
-        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-        format!("${body}*{sum:02X}\r\n")
-    }
+    use crate::nmea::testing::for_each_parsed;
 
     fn feed(assembler: &mut RouteAssembler, bodies: &[&str], now: Instant) {
-        let mut framer = Framer::new(FramerConfig::default());
-        for body in bodies {
-            framer.push(with_checksum(body).as_bytes(), |r| {
-                assembler.handle(&decode(r.unwrap()).unwrap(), now)
-            });
-        }
+        for_each_parsed(bodies, |parsed| assembler.handle(parsed, now));
     }
 
     fn events(assembler: &mut RouteAssembler) -> Vec<RouteEvent> {
