@@ -12,7 +12,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::mirror::cases::{self, CaseView, Freshness};
+use crate::mirror::cases::{self, CaseView, Freshness, freshness_columns};
 use crate::mirror::{Mirror, from_unix, unix};
 use crate::throttle::{PER_CASE, PER_KIOSK};
 
@@ -79,13 +79,13 @@ fn salt_and_freshness(
     conn: &Connection,
     now: DateTime<Utc>,
 ) -> Result<(Option<String>, Freshness)> {
-    let (salt, cursor, caught_up) = conn
-        .prepare_cached(
-            "SELECT (SELECT lookup_salt FROM hall LIMIT 1), cursor, caught_up_at
-             FROM case_sync WHERE id = 1",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok((salt, Freshness::new(cursor, caught_up, now)))
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT (SELECT lookup_salt FROM hall LIMIT 1), ",
+            freshness_columns!(),
+            " FROM case_sync WHERE id = 1"
+        ))?
+        .query_row([], |r| Ok((r.get(0)?, Freshness::from_row(r, 1, now)?)))?)
 }
 
 /// What the reads of a lookup decided, before anything is written or logged.

@@ -270,11 +270,11 @@ pub fn apply_page(tx: &Transaction, page: &FeedPage<'_>, now: DateTime<Utc>) -> 
         }
     }
     tx.prepare_cached(
-        "UPDATE case_sync SET cursor = ?1, last_page_at = ?2,
-             caught_up_at = CASE WHEN ?3 THEN ?2 ELSE caught_up_at END
+        "UPDATE case_sync SET cursor = ?1, last_page_at = ?2, catching_up = ?3,
+             caught_up_at = CASE WHEN ?3 THEN caught_up_at ELSE ?2 END
          WHERE id = 1",
     )?
-    .execute(params![page.next_after, unix(now), !page.has_more])?;
+    .execute(params![page.next_after, unix(now), page.has_more])?;
     Ok(applied)
 }
 
@@ -287,25 +287,45 @@ pub fn cursor(conn: &Connection) -> Result<u64> {
     )
 }
 
-/// How current the case data is, for the UI's banner (数据更新于 …).
+/// How current the case data is, for the UI's banner (数据更新于 …, 正在同步 …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Freshness {
     /// When the whole feed had last been read; `None` before the first complete sync.
     pub caught_up_at: Option<DateTime<Utc>>,
     /// Seconds since then, at the time asked.
     pub lag_s: Option<i64>,
+    /// When a page was last applied, the feed read to its end or not.
+    pub last_page_at: Option<DateTime<Utc>>,
+    /// The last page applied said more follow: the mirror is working through the feed (the
+    /// first sync, or a backlog after an outage) or stopped partway, so it is behind even if
+    /// `last_page_at` is recent.
+    pub catching_up: bool,
     pub cursor: u64,
 }
 
+/// The `case_sync` columns [`Freshness::from_row`] reads, in its order.
+macro_rules! freshness_columns {
+    () => {
+        "cursor, caught_up_at, last_page_at, catching_up"
+    };
+}
+pub(crate) use freshness_columns;
+
 impl Freshness {
-    /// From the stored cursor and time of the last complete sync (Unix seconds).
-    pub fn new(cursor: u64, caught_up: Option<i64>, now: DateTime<Utc>) -> Self {
-        let caught_up_at = caught_up.map(from_unix);
-        Self {
+    /// From [`freshness_columns!`] starting at column `first` of `row`.
+    pub(crate) fn from_row(
+        row: &rusqlite::Row,
+        first: usize,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Self> {
+        let caught_up_at = row.get::<_, Option<i64>>(first + 1)?.map(from_unix);
+        Ok(Self {
             caught_up_at,
             lag_s: caught_up_at.map(|t| (now - t).num_seconds().max(0)),
-            cursor,
-        }
+            last_page_at: row.get::<_, Option<i64>>(first + 2)?.map(from_unix),
+            catching_up: row.get(first + 3)?,
+            cursor: row.get(first)?,
+        })
     }
 
     /// Whether the UI should warn that progress may be out of date.
@@ -315,10 +335,13 @@ impl Freshness {
 }
 
 pub fn freshness(conn: &Connection, now: DateTime<Utc>) -> Result<Freshness> {
-    let (cursor, caught_up): (u64, Option<i64>) = conn
-        .prepare_cached("SELECT cursor, caught_up_at FROM case_sync WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(Freshness::new(cursor, caught_up, now))
+    Ok(conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            freshness_columns!(),
+            " FROM case_sync WHERE id = 1"
+        ))?
+        .query_row([], |r| Freshness::from_row(r, 0, now))?)
 }
 
 /// A case as the kiosk shows it: no digest, no code, a masked name.
@@ -510,7 +533,15 @@ pub(crate) mod tests {
         let applied = mirror.apply_page(&first, now).unwrap();
         assert_eq!((applied.upserts, applied.cursor), (2, 2));
         // Not caught up yet: the first page said there is more.
-        assert_eq!(mirror.freshness(now).unwrap().caught_up_at, None);
+        let partway = mirror.freshness(now).unwrap();
+        assert_eq!(
+            (
+                partway.caught_up_at,
+                partway.last_page_at,
+                partway.catching_up
+            ),
+            (None, Some(now), true)
+        );
 
         let mut changed = case("A-1", "1111");
         changed.status = CaseStatus::Completed;
@@ -532,8 +563,20 @@ pub(crate) mod tests {
         assert_eq!(got.view.steps.len(), 1);
         let later = now + chrono::Duration::seconds(90);
         let fresh = mirror.freshness(later).unwrap();
-        assert_eq!((fresh.cursor, fresh.lag_s), (4, Some(90)));
+        assert_eq!(
+            (fresh.cursor, fresh.lag_s, fresh.catching_up),
+            (4, Some(90), false)
+        );
+        assert_eq!(fresh.caught_up_at, fresh.last_page_at);
         assert!(fresh.is_stale(60) && !fresh.is_stale(120));
+        // A backlog after that: the last page is newer than the last complete read.
+        let backlog = page(vec![upsert(5, case("A-3", "3"))], 5, true);
+        mirror.apply_page(&backlog, later).unwrap();
+        let behind = mirror.freshness(later).unwrap();
+        assert_eq!(
+            (behind.caught_up_at, behind.last_page_at, behind.catching_up),
+            (Some(now), Some(later), true)
+        );
     }
 
     #[test]

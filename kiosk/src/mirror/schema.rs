@@ -37,7 +37,7 @@ CREATE TABLE case_sync (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     cursor INTEGER NOT NULL,
     caught_up_at INTEGER,             -- last time the whole feed had been read
-    last_page_at INTEGER
+    last_page_at INTEGER              -- last time a page was applied
 );
 INSERT INTO case_sync (id, cursor) VALUES (1, 0);
 
@@ -147,6 +147,10 @@ ALTER TABLE cases_by_number RENAME TO cases;
     r#"
 -- The published settings are read from their content item; this copy of them is gone.
 DELETE FROM settings WHERE key = 'content';
+"#,
+    r#"
+-- Whether the last page applied said more follow, for freshness: behind, not just stale.
+ALTER TABLE case_sync ADD COLUMN catching_up INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
