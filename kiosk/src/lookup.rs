@@ -276,6 +276,33 @@ mod tests {
     }
 
     #[test]
+    fn thirty_failures_across_case_numbers_lock_every_lookup_on_the_kiosk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        let now = Utc::now();
+        // Someone walking through case numbers: one try each, never five on one case.
+        for n in 0..PER_KIOSK.max_failures {
+            let case_no = format!("GY2026-ZJD-9{n:05}");
+            assert_eq!(
+                mirror.lookup(&case_no, "4321", now).unwrap(),
+                Lookup::NoMatch { attempts_left: 4 },
+                "{case_no}"
+            );
+        }
+        let until = from_unix(unix(now) + PER_KIOSK.cool_down_s);
+        assert_eq!(
+            mirror.lookup("GY2026-ZJD-000001", "4321", now).unwrap(),
+            Lookup::CoolingDown { until },
+            "the right code for a real case waits too"
+        );
+        let later = now + chrono::Duration::seconds(PER_KIOSK.cool_down_s);
+        assert!(matches!(
+            mirror.lookup("GY2026-ZJD-000001", "4321", later).unwrap(),
+            Lookup::Found { .. }
+        ));
+    }
+
+    #[test]
     fn the_code_is_stored_nowhere() {
         let dir = tempfile::tempdir().unwrap();
         let mirror = mirror_with_case(dir.path());

@@ -27,24 +27,30 @@ pub const PER_KIOSK: Limit = Limit {
 };
 
 impl Limit {
+    /// The failures inside the window that ends at `now` (later ones, from a clock step, do
+    /// not count).
+    fn recent<'a>(&self, failures: &'a [i64], now: i64) -> impl Iterator<Item = i64> + 'a {
+        let since = now - self.window_s;
+        failures
+            .iter()
+            .copied()
+            .filter(move |&t| t > since && t <= now)
+    }
+
     /// `failures`: Unix times of failed attempts, any order. Returns when the lock ends,
     /// if the lookup is locked at `now`.
     pub fn locked_until(&self, failures: &[i64], now: i64) -> Option<i64> {
-        let recent = failures
-            .iter()
-            .filter(|&&t| t > now - self.window_s && t <= now);
-        let (count, latest) = recent.fold((0, i64::MIN), |(n, latest), &t| (n + 1, latest.max(t)));
+        let (count, latest) = self
+            .recent(failures, now)
+            .fold((0, i64::MIN), |(n, latest), t| (n + 1, latest.max(t)));
         let until = latest.saturating_add(self.cool_down_s);
         (count >= self.max_failures && until > now).then_some(until)
     }
 
     /// Failures remaining before the lock, for the message shown (还可尝试 N 次).
     pub fn remaining(&self, failures: &[i64], now: i64) -> usize {
-        let recent = failures
-            .iter()
-            .filter(|&&t| t > now - self.window_s && t <= now)
-            .count();
-        self.max_failures.saturating_sub(recent)
+        self.max_failures
+            .saturating_sub(self.recent(failures, now).count())
     }
 }
 
