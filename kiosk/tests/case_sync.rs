@@ -62,7 +62,7 @@ async fn initial_sync_mirrors_the_hall_and_lookups_find_cases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workflow_changes_arrive_on_the_next_sync() {
     // An hour of workflow per second: cases move on while the kiosk syncs.
-    let sim = Sim::start_with(800, &["--speedup", "3600"], Some(Duration::from_millis(50)));
+    let mut sim = Sim::start_with(800, &["--speedup", "3600"], Some(Duration::from_millis(50)));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mirror.db");
     let sync = CaseSync::new(sim.device_client(), &path, HALL, 500);
@@ -71,32 +71,11 @@ async fn workflow_changes_arrive_on_the_next_sync() {
     let second = sync.run_once().await.unwrap();
     assert!(second.cursor > first.cursor, "{first:?} {second:?}");
     assert!(second.upserts + second.deletes > 0);
-    // Stop the world to compare: the ticker runs on, so compare until the mirror catches a
-    // quiet moment (the feed is compacted, so a final sync converges).
-    drop(sync);
-    let mirror = Mirror::open(&path).unwrap();
-    let sync = CaseSync::new(sim.device_client(), &path, HALL, 500);
-    for _ in 0..20 {
-        sync.run_once().await.unwrap();
-        let upstream = sim.hall_cases();
-        let max_seq = upstream.values().map(|(s, _)| *s).max().unwrap_or(0);
-        if mirror.cursor().unwrap() >= max_seq {
-            break;
-        }
-    }
-    let cursor = mirror.cursor().unwrap();
-    let upstream = sim.hall_cases();
-    let settled: Vec<_> = upstream
-        .iter()
-        .filter(|(_, (seq, _))| *seq <= cursor)
-        .collect();
-    assert!(!settled.is_empty());
-    for (case_no, (_, case)) in settled {
-        let stored = kiosk::mirror::cases::get(mirror.conn(), case_no, Utc::now())
-            .unwrap()
-            .unwrap();
-        assert_eq!(stored.view.steps, case.steps, "{case_no}");
-    }
+    // With the workflow stopped, one more sync must leave the mirror equal to the upstream.
+    sim.stop_ticker();
+    let last = sync.run_once().await.unwrap();
+    assert!(last.caught_up, "{last:?}");
+    assert_mirror_equals_upstream(&Mirror::open(&path).unwrap(), &sim);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

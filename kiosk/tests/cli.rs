@@ -3,10 +3,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{ADMIN_TOKEN, Sim, write_config};
+use protocol::devices::{DeviceStatus, Fleet};
 
 fn kiosk(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiosk"))
@@ -181,18 +182,64 @@ fn configuration_and_content_errors_name_file_and_line() {
     );
 }
 
+/// A `kiosk run` child, killed if the test fails before it stops it.
+struct Running(Child);
+
+impl Running {
+    fn start(config: &Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already gone when the test stopped it itself.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// This kiosk's row of `kiosk-admin fleet --json`, if it has reported.
+fn fleet_row(sim: &Sim) -> Option<DeviceStatus> {
+    let fleet = admin(&[
+        "fleet",
+        "--json",
+        "--upstream",
+        &sim.url,
+        "--token",
+        ADMIN_TOKEN,
+    ]);
+    assert!(fleet.status.success(), "{}", stderr(&fleet));
+    let fleet: Fleet = serde_json::from_slice(&fleet.stdout).unwrap();
+    fleet
+        .devices
+        .into_iter()
+        .find(|d| d.device_id == "test-kiosk")
+}
+
 #[test]
 fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
     let sim = Sim::start(300, &[]);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(common::sample_release(5).publish(&sim.admin_client()))
+        .unwrap();
+    let newest_case = sim
+        .hall_cases()
+        .values()
+        .map(|(seq, _)| *seq)
+        .max()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sim.url, 100);
-    let mut running = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut running = Running::start(&config);
     let queued = admin(&[
         "command",
         "test-kiosk",
@@ -203,24 +250,50 @@ fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
         ADMIN_TOKEN,
     ]);
     assert!(queued.status.success(), "{}", stderr(&queued));
+    // Settled: synced to the newest case, release 5 applied, the command delivered.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let fleet = loop {
-        let fleet = admin(&["fleet", "--upstream", &sim.url, "--token", ADMIN_TOKEN]);
-        let text = stdout(&fleet);
-        // Synced, on the sample content, and the headless screenshot answered.
-        if text.contains("test-kiosk") && text.contains(" 0    ") && !text.contains(" never ") {
-            break text;
+    let settled = loop {
+        let row = fleet_row(&sim);
+        if let Some(row) = row.as_ref().filter(|r| {
+            let h = &r.heartbeat;
+            h.last_sync_at.is_some()
+                && h.feed_cursor >= Some(newest_case)
+                && h.content_version == Some(5)
+                && r.pending_commands == 0
+        }) {
+            break row.clone();
         }
         assert!(
             Instant::now() < deadline,
-            "fleet never showed the kiosk settled:\n{text}"
+            "fleet never showed the kiosk settled: {row:?}"
         );
         std::thread::sleep(Duration::from_millis(300));
     };
-    assert!(fleet.contains("sample"), "{fleet}");
+    let h = &settled.heartbeat;
+    assert_eq!(h.app_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(h.hall_id, common::HALL);
+    assert_eq!((&h.last_error, &h.faults), (&None, &vec![]), "{h:?}");
+    // The table shows the same row.
+    let table = stdout(&admin(&[
+        "fleet",
+        "--upstream",
+        &sim.url,
+        "--token",
+        ADMIN_TOKEN,
+    ]));
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("test-kiosk "))
+        .unwrap_or_else(|| panic!("{table}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        (columns[2], columns[3], columns.last().copied()),
+        (env!("CARGO_PKG_VERSION"), "5", Some("-")),
+        "{line}"
+    );
     // SIGTERM stops it cleanly.
-    send_signal(running.id(), "TERM");
-    let status = running.wait().unwrap();
+    send_signal(running.0.id(), "TERM");
+    let status = running.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
