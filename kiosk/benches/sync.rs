@@ -16,7 +16,7 @@ use chrono::Utc;
 use clap::Parser;
 use kiosk::mirror::Mirror;
 use kiosk::mirror::cases::{FeedOp, FeedPage, INSERT, parse_page, write_case};
-use kiosk::sync::cases::{CaseSync, fetch_page};
+use kiosk::sync::cases::CaseSync;
 use protocol::client::Client;
 
 const HALL: &str = "hn-czs-gyx";
@@ -76,7 +76,7 @@ fn main() {
     let mut bodies: Vec<Vec<u8>> = Vec::new();
     loop {
         let body = runtime
-            .block_on(fetch_page(&client, HALL, cursor, PAGE))
+            .block_on(client.case_changes_bytes(Some(HALL), cursor, PAGE))
             .unwrap();
         let page = parse_page(&body).unwrap();
         let started = Instant::now();
@@ -140,7 +140,7 @@ fn main() {
     let mut cursor = 0;
     loop {
         let body = runtime
-            .block_on(fetch_page(&client, HALL, cursor, PAGE))
+            .block_on(client.case_changes_bytes(Some(HALL), cursor, PAGE))
             .unwrap();
         let page = parse_page(&body).unwrap();
         cursor = page.next_after;

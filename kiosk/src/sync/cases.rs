@@ -33,12 +33,6 @@ impl SyncReport {
     }
 }
 
-/// `GET /api/v1/cases/changes` as the raw JSON body, for [`parse_page`] (see
-/// [`crate::mirror::cases::FeedCase`] for why not the typed [`protocol::cases::Case`]).
-pub async fn fetch_page(client: &Client, hall: &str, after: u64, limit: u32) -> Result<Vec<u8>> {
-    Ok(client.case_changes_bytes(Some(hall), after, limit).await?)
-}
-
 pub struct CaseSync {
     client: Client,
     mirror_path: PathBuf,
@@ -115,7 +109,11 @@ impl CaseSync {
         });
         let fetched: Result<()> = async {
             loop {
-                let body = fetch_page(&self.client, &self.hall_id, cursor, self.page_size).await?;
+                // The raw body, for `parse_page` (see `FeedCase` for why not typed `Case`s).
+                let body = self
+                    .client
+                    .case_changes_bytes(Some(&self.hall_id), cursor, self.page_size)
+                    .await?;
                 if bodies.send(body).await.is_err() {
                     return Ok(());
                 }
@@ -144,23 +142,16 @@ impl CaseSync {
 
 impl CaseSync {
     /// [`CaseSync::run_once`], retrying errors that may pass (upstream down, dropped
-    /// connection) with backoff, up to `attempts` runs. Progress made by a failed run is kept.
+    /// connection) with backoff, up to `attempts` runs. Pages committed by a failed run are
+    /// kept, and the next run resumes after them; the report is the successful run's.
     pub async fn run_with_retries(
         &self,
         attempts: u32,
         backoff: crate::backoff::Backoff,
     ) -> Result<SyncReport> {
-        let mut total = SyncReport::default();
         for attempt in 0.. {
             match self.run_once().await {
-                Ok(report) => {
-                    total.pages += report.pages;
-                    total.upserts += report.upserts;
-                    total.deletes += report.deletes;
-                    total.cursor = report.cursor;
-                    total.caught_up = report.caught_up;
-                    return Ok(total);
-                }
+                Ok(report) => return Ok(report),
                 Err(e) if e.is_retryable() && attempt + 1 < attempts => {
                     let delay = backoff.delay(attempt, rand::random());
                     tracing::warn!(error = %e, ?delay, "case sync failed; retrying");
