@@ -261,8 +261,9 @@ pub struct Route<'a> {
     pub sentence_number: u32,
     /// `c` complete route; `w` working route (NMEA); Magellan uses `c` and `m`.
     pub kind: u8,
+    /// RTE's route identifier (its name); PMGNRTE's route number.
     pub route_id: &'a str,
-    /// Comma-separated waypoint list (Magellan: name,icon pairs).
+    /// Comma-separated waypoint list (Magellan: the route name, then name,icon pairs).
     waypoint_fields: &'a str,
     magellan: bool,
 }
@@ -271,13 +272,26 @@ impl<'a> Route<'a> {
     /// Waypoint names in route order, empty fields skipped.
     pub fn waypoints(&self) -> impl Iterator<Item = &'a str> + 'a {
         let step = if self.magellan { 2 } else { 1 };
-        let skip_name =
-            usize::from(self.magellan && self.waypoint_fields.split(',').count() % 2 == 1);
         self.waypoint_fields
             .split(',')
-            .skip(skip_name)
+            .skip(usize::from(self.has_name_field()))
             .step_by(step)
             .filter(|name| !name.is_empty())
+    }
+
+    /// PMGNRTE's route name (`$PMGNRTE,total,num,c,routeNo,routeName,wp1,icon1,...`), when
+    /// the unit fills it in; RTE's name is its [`Self::route_id`].
+    pub fn name(&self) -> Option<&'a str> {
+        self.has_name_field()
+            .then(|| self.waypoint_fields.split(',').next())
+            .flatten()
+            .filter(|name| !name.is_empty())
+    }
+
+    /// Whether a Magellan route has its name field: waypoints come in name,icon pairs, so an
+    /// odd count of fields has one more. Some units leave it out.
+    fn has_name_field(&self) -> bool {
+        self.magellan && self.waypoint_fields.split(',').count() % 2 == 1
     }
 }
 

@@ -334,10 +334,20 @@ fn waypoints_and_routes() {
         panic!()
     };
     assert_eq!(mr.waypoints().collect::<Vec<_>>(), ["C1", "C2"]);
+    assert_eq!((mr.route_id, mr.name()), ("1", Some("PLOT7")));
     let Sentence::Pmgnrte(unnamed) = parsed("$PMGNRTE,2,1,c,1,C1,a,C2,b*00").sentence else {
         panic!()
     };
     assert_eq!(unnamed.waypoints().collect::<Vec<_>>(), ["C1", "C2"]);
+    assert_eq!(unnamed.name(), None);
+    let Sentence::Pmgnrte(blank) = parsed("$PMGNRTE,2,1,c,1,,C1,a*00").sentence else {
+        panic!()
+    };
+    assert_eq!((blank.name(), blank.waypoints().count()), (None, 1));
+    let Sentence::Rte(rte) = parsed("$GPRTE,1,1,c,PLOT7,C1*00").sentence else {
+        panic!()
+    };
+    assert_eq!((rte.route_id, rte.name()), ("PLOT7", None));
     let Sentence::Bod(b) = parsed("$GPBOD,099.3,T,105.6,M,POINTB,POINTA*48").sentence else {
         panic!()
     };

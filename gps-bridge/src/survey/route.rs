@@ -47,6 +47,7 @@ const MAX_REPORTED: usize = 64;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncompleteRoute {
     pub device: String,
+    /// The route's name (RTE's id; PMGNRTE's name, or its number when it has none).
     pub route_id: String,
     /// Route sentence numbers never received.
     pub missing_sentences: Vec<u32>,
@@ -66,12 +67,19 @@ struct PendingRoute {
     started: Instant,
     /// Waypoint names of each route sentence, by sentence number - 1.
     parts: Vec<Option<Vec<String>>>,
+    /// The route's name, if it has one besides its id (Magellan's routes are numbered).
+    name: Option<String>,
     raw: Vec<String>,
 }
 
 impl PendingRoute {
     fn names(&self) -> impl Iterator<Item = &String> {
         self.parts.iter().flatten().flatten()
+    }
+
+    /// What the officer called the route: its name, else its id.
+    fn title(&self, id: &str) -> String {
+        self.name.clone().unwrap_or_else(|| id.to_owned())
     }
 }
 
@@ -195,8 +203,12 @@ impl RouteAssembler {
         let pending = self.pending.entry(id).or_insert_with(|| PendingRoute {
             started: now,
             parts: vec![None; total],
+            name: None,
             raw: Vec::new(),
         });
+        if pending.name.is_none() {
+            pending.name = route.name().map(str::to_owned);
+        }
         if pending.parts[index].is_none() {
             pending.parts[index] = Some(names);
             pending.raw.push(raw.to_owned());
@@ -267,7 +279,7 @@ impl RouteAssembler {
             return;
         }
         self.events.push_back(RouteEvent::Complete(PlotCandidate {
-            name: id.to_owned(),
+            name: pending.title(id),
             source: Source::RouteTransfer,
             device: self.device.clone(),
             corners,
@@ -309,7 +321,7 @@ impl RouteAssembler {
         self.events
             .push_back(RouteEvent::Incomplete(IncompleteRoute {
                 device: self.device.clone(),
-                route_id: id.to_owned(),
+                route_id: pending.title(id),
                 missing_sentences,
                 missing_waypoints,
                 raw: pending.raw,
@@ -506,6 +518,21 @@ mod tests {
             panic!("{got:?}")
         };
         assert_eq!(plot.corners.len(), 3);
-        assert_eq!(plot.name, "1");
+        assert_eq!(plot.name, "PLOT9");
+        // A unit that leaves the name out: the route is known by its number.
+        feed(
+            &mut a,
+            &["PMGNRTE,1,1,c,2,M3,a,M2,a,M1,a", "PMGNRTE,1,1,c,3,,M1,a"],
+            t0,
+        );
+        let got = events(&mut a);
+        let names: Vec<&str> = got
+            .iter()
+            .map(|e| match e {
+                RouteEvent::Complete(plot) => plot.name.as_str(),
+                RouteEvent::Incomplete(route) => route.route_id.as_str(),
+            })
+            .collect();
+        assert_eq!(names, ["2", "3"]);
     }
 }
