@@ -99,10 +99,6 @@ pub struct Config {
     pub ratings_interval: Duration,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 fn seconds(value: Option<u64>, default: u64) -> Duration {
     Duration::from_secs(value.unwrap_or(default).max(1))
 }
@@ -122,7 +118,7 @@ impl Config {
     pub fn parse(text: &str, base: &Path, shown: &str) -> Result<Self, ConfigError> {
         let file: File = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: shown.to_owned(),
-            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            line: crate::toml_line::of_error(text, &e, 1),
             message: e.message().to_owned(),
         })?;
         let invalid = |key, message: String| ConfigError::Invalid {

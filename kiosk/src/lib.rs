@@ -15,6 +15,7 @@ pub mod mirror;
 pub mod ratings;
 pub mod sync;
 pub mod throttle;
+mod toml_line;
 
 pub use error::{Error, Result};
 

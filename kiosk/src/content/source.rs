@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use protocol::items::{
-    Guide, GuideSection, GuideSections, Item, ItemError, Notice, Policy, PublicityList, Settings,
+    Guide, GuideSection, GuideSections, Item, ItemError, Notice, Policy, PublicityList,
 };
 use serde::Deserialize;
 use toml::value::Datetime;
@@ -121,24 +121,6 @@ fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Document<'a>, Sou
     })
 }
 
-fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-fn parse_toml<T: serde::de::DeserializeOwned>(
-    file: &str,
-    text: &str,
-    first_line: usize,
-) -> Result<T, SourceError> {
-    toml::from_str(text).map_err(|e| SourceError {
-        file: file.to_owned(),
-        line: Some(e.span().map_or(first_line, |s| {
-            first_line + line_of_offset(text, s.start) - 1
-        })),
-        message: e.message().to_owned(),
-    })
-}
-
 /// The line where the front matter sets `key`, for pointing at a field's error.
 fn key_line(text: &str, first_line: usize, key: &str) -> Option<usize> {
     let top = key.split(['.', '[']).next().unwrap_or(key);
@@ -200,20 +182,39 @@ struct PublicityFile {
     entries: Vec<protocol::items::PublicityEntry>,
 }
 
-/// TOML's own date and date-time values (unquoted `2026-10-08`), converted with the line of
-/// their key for errors.
-struct Dates<'a> {
+/// The TOML text of an item — its front matter, or the whole file — with the line of the
+/// file it starts on: parsed, with TOML's own date values (unquoted `2026-10-08`) converted,
+/// and errors pointed at the line of their key.
+#[derive(Clone, Copy)]
+struct TomlText<'a> {
     file: &'a str,
     text: &'a str,
     first_line: usize,
 }
 
-impl Dates<'_> {
+impl TomlText<'_> {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, SourceError> {
+        toml::from_str(self.text).map_err(|e| SourceError {
+            file: self.file.to_owned(),
+            line: Some(crate::toml_line::of_error(self.text, &e, self.first_line)),
+            message: e.message().to_owned(),
+        })
+    }
+
     fn error(&self, key: &str, message: &str) -> SourceError {
         SourceError {
             file: self.file.to_owned(),
             line: key_line(self.text, self.first_line, key).or(Some(self.first_line)),
             message: format!("{key}: {message}"),
+        }
+    }
+
+    /// A validation error of the item, at the line of its field if that can be found.
+    fn item_error(&self, err: &ItemError) -> SourceError {
+        SourceError {
+            file: self.file.to_owned(),
+            line: key_line(self.text, self.first_line, &err.field),
+            message: err.to_string(),
         }
     }
 
@@ -333,120 +334,91 @@ fn guide_sections(file: &str, body: &[(usize, &str)]) -> Result<GuideSections, V
     }
 }
 
-/// The TOML text of an item and its first line, for pointing validation errors at a key.
-type Located = (String, usize);
+/// A Markdown item file: its front matter parsed as `T`, and its body lines.
+type Markdown<'a, T> = (T, TomlText<'a>, Vec<(usize, &'a str)>);
 
-/// Parses one item file; errors carry their line.
-fn parse_item(file: &str, folder: &str, text: &str) -> Result<(Item, Located), Vec<SourceError>> {
-    let one = |e: SourceError| vec![e];
-    match folder {
-        "guides" => {
-            let doc = split_front_matter(file, text).map_err(one)?;
-            let front: GuideFront = parse_toml(file, doc.front, doc.front_line).map_err(one)?;
-            let dates = Dates {
-                file,
-                text: doc.front,
-                first_line: doc.front_line,
-            };
-            let updated_on = dates.day("updated_on", &front.updated_on).map_err(one)?;
-            let sections = guide_sections(file, &doc.body)?;
-            Ok((
-                Item::Guide(Guide {
-                    title: front.title,
-                    category: front.category,
-                    procedure: front.procedure,
-                    summary: front.summary,
-                    sections,
-                    phone_url: front.phone_url,
-                    images: front.images,
-                    updated_on,
-                }),
-                (doc.front.to_owned(), doc.front_line),
-            ))
-        }
-        "policies" => {
-            let doc = split_front_matter(file, text).map_err(one)?;
-            let front: PolicyFront = parse_toml(file, doc.front, doc.front_line).map_err(one)?;
-            let dates = Dates {
-                file,
-                text: doc.front,
-                first_line: doc.front_line,
-            };
-            let published_on = dates
-                .day("published_on", &front.published_on)
-                .map_err(one)?;
-            Ok((
-                Item::Policy(Policy {
-                    title: front.title,
-                    category: front.category,
-                    issuer: front.issuer,
-                    document_no: front.document_no,
-                    published_on,
-                    body: body_text(&doc.body),
-                    images: front.images,
-                }),
-                (doc.front.to_owned(), doc.front_line),
-            ))
-        }
-        "notices" => {
-            let doc = split_front_matter(file, text).map_err(one)?;
-            let front: NoticeFront = parse_toml(file, doc.front, doc.front_line).map_err(one)?;
-            let dates = Dates {
-                file,
-                text: doc.front,
-                first_line: doc.front_line,
-            };
-            let valid_from = dates
-                .instant("valid_from", &front.valid_from)
-                .map_err(one)?;
-            let valid_until = front
-                .valid_until
-                .map(|t| dates.instant("valid_until", &t))
-                .transpose()
-                .map_err(one)?;
-            Ok((
-                Item::Notice(Notice {
-                    title: front.title,
-                    body: body_text(&doc.body),
-                    valid_from,
-                    valid_until,
-                    priority: front.priority,
-                }),
-                (doc.front.to_owned(), doc.front_line),
-            ))
-        }
-        "publicity" => {
-            let list: PublicityFile = parse_toml(file, text, 1).map_err(one)?;
-            let dates = Dates {
-                file,
-                text,
-                first_line: 1,
-            };
-            Ok((
-                Item::Publicity(PublicityList {
-                    title: list.title,
-                    procedure: list.procedure,
-                    starts_on: dates.day("starts_on", &list.starts_on).map_err(one)?,
-                    ends_on: dates.day("ends_on", &list.ends_on).map_err(one)?,
-                    body: list.body,
-                    entries: list.entries,
-                }),
-                (text.to_owned(), 1),
-            ))
-        }
-        _ => {
-            let settings: Settings = parse_toml(file, text, 1).map_err(one)?;
-            Ok((Item::Settings(settings), (text.to_owned(), 1)))
-        }
-    }
+fn markdown<'a, T: serde::de::DeserializeOwned>(
+    file: &'a str,
+    text: &'a str,
+) -> Result<Markdown<'a, T>, SourceError> {
+    let doc = split_front_matter(file, text)?;
+    let front = TomlText {
+        file,
+        text: doc.front,
+        first_line: doc.front_line,
+    };
+    Ok((front.parse()?, front, doc.body))
 }
 
-fn item_error(file: &str, (text, first): &Located, err: &ItemError) -> SourceError {
-    let line = key_line(text, *first, &err.field);
-    SourceError {
-        file: file.to_owned(),
-        line,
-        message: err.to_string(),
+/// Parses one item file; errors carry their line. The item comes with the TOML text it was
+/// read from, to point its validation errors at a key.
+fn parse_item<'a>(
+    file: &'a str,
+    folder: &str,
+    text: &'a str,
+) -> Result<(Item, TomlText<'a>), Vec<SourceError>> {
+    let one = |e: SourceError| vec![e];
+    let whole = TomlText {
+        file,
+        text,
+        first_line: 1,
+    };
+    match folder {
+        "guides" => {
+            let (front, toml, body) = markdown::<GuideFront>(file, text).map_err(one)?;
+            let guide = Guide {
+                updated_on: toml.day("updated_on", &front.updated_on).map_err(one)?,
+                sections: guide_sections(file, &body)?,
+                title: front.title,
+                category: front.category,
+                procedure: front.procedure,
+                summary: front.summary,
+                phone_url: front.phone_url,
+                images: front.images,
+            };
+            Ok((Item::Guide(guide), toml))
+        }
+        "policies" => {
+            let (front, toml, body) = markdown::<PolicyFront>(file, text).map_err(one)?;
+            let policy = Policy {
+                published_on: toml.day("published_on", &front.published_on).map_err(one)?,
+                body: body_text(&body),
+                title: front.title,
+                category: front.category,
+                issuer: front.issuer,
+                document_no: front.document_no,
+                images: front.images,
+            };
+            Ok((Item::Policy(policy), toml))
+        }
+        "notices" => {
+            let (front, toml, body) = markdown::<NoticeFront>(file, text).map_err(one)?;
+            let notice = Notice {
+                valid_from: toml.instant("valid_from", &front.valid_from).map_err(one)?,
+                valid_until: front
+                    .valid_until
+                    .map(|t| toml.instant("valid_until", &t))
+                    .transpose()
+                    .map_err(one)?,
+                body: body_text(&body),
+                title: front.title,
+                priority: front.priority,
+            };
+            Ok((Item::Notice(notice), toml))
+        }
+        "publicity" => {
+            let list: PublicityFile = whole.parse().map_err(one)?;
+            let publicity = PublicityList {
+                starts_on: whole.day("starts_on", &list.starts_on).map_err(one)?,
+                ends_on: whole.day("ends_on", &list.ends_on).map_err(one)?,
+                title: list.title,
+                procedure: list.procedure,
+                body: list.body,
+                entries: list.entries,
+            };
+            Ok((Item::Publicity(publicity), whole))
+        }
+        _ => Ok((Item::Settings(whole.parse().map_err(one)?), whole)),
     }
 }
 
@@ -515,12 +487,12 @@ pub fn compile(files: &[SourceFile]) -> Result<Compiled, Vec<SourceError>> {
             continue;
         };
         match parse_item(path, folder, text) {
-            Ok((item, located)) => match item.validate() {
+            Ok((item, toml)) => match item.validate() {
                 Ok(()) => {
                     referenced.extend(item.media().map(|m| (path.to_owned(), m.to_owned())));
                     compiled.items.push((stem.to_owned(), item));
                 }
-                Err(e) => errors.push(item_error(path, &located, &e)),
+                Err(e) => errors.push(toml.item_error(&e)),
             },
             Err(mut e) => errors.append(&mut e),
         }
