@@ -10,6 +10,9 @@
 //! `target/bench-data/` and reused; `LAND_HALL_BENCH_HALL_CASES` (default 500,000) sets how
 //! many cases the kiosk's hall gets (the hall has 30 % of the province's cases).
 
+#[path = "../tests/common/loopback.rs"]
+mod loopback;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -43,18 +46,8 @@ fn main() {
         data.to_str().unwrap(),
     ]);
     let state = egov_sim::server::prepare(&options).expect("the bench database opens");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    runtime.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, egov_sim::http::router(state)).await
-    });
+    let runtime = loopback::runtime(2);
+    let url = loopback::serve(&runtime, state);
     let client = Client::with_token(&url, Some("demo-device-token")).unwrap();
     let scratch = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
 

@@ -44,6 +44,21 @@ fn next_wait(outcome: &Result<impl Sized>, failures: &mut u32, interval: Duratio
     }
 }
 
+/// Runs `round` every `interval` for good, logging its failures: for the loops that keep a
+/// steady pace through an outage (each round records its own fault).
+async fn every<T, F: Future<Output = Result<T>>>(
+    what: &str,
+    interval: Duration,
+    mut round: impl FnMut() -> F,
+) -> Result<()> {
+    loop {
+        if let Err(e) = round().await {
+            tracing::warn!(error = %e, "{what} failed");
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
 impl DataPlane {
     /// Prepares the data folder and mirror: creates them, reports commands a restart cut off,
     /// and installs the built-in sample content on a kiosk that never synced.
@@ -119,8 +134,8 @@ impl DataPlane {
 
     async fn heartbeat_loop(&self) -> Result<()> {
         let mirror = Mirror::open(&self.config.mirror_path())?;
-        loop {
-            let beat = heartbeat::beat(
+        every("heartbeat", self.config.heartbeat_interval, || {
+            heartbeat::beat(
                 &self.client,
                 &mirror,
                 &self.config.device_id,
@@ -129,22 +144,16 @@ impl DataPlane {
                 &self.targets,
                 Utc::now(),
             )
-            .await;
-            if let Err(e) = beat {
-                tracing::warn!(error = %e, "heartbeat failed");
-            }
-            tokio::time::sleep(self.config.heartbeat_interval).await;
-        }
+        })
+        .await
     }
 
     async fn ratings_loop(&self) -> Result<()> {
         let mirror = Mirror::open(&self.config.mirror_path())?;
-        loop {
-            if let Err(e) = ratings::deliver(&self.client, &mirror, Utc::now()).await {
-                tracing::warn!(error = %e, "rating delivery failed");
-            }
-            tokio::time::sleep(self.config.ratings_interval).await;
-        }
+        every("rating delivery", self.config.ratings_interval, || {
+            ratings::deliver(&self.client, &mirror, Utc::now())
+        })
+        .await
     }
 
     /// Runs every loop until `shutdown` completes or a loop hits a fault it cannot survive

@@ -164,18 +164,6 @@ impl Mirror {
             }
         }
     }
-
-    /// Stores the hall this kiosk serves (from `GET /api/v1/halls`).
-    pub fn set_hall(&self, hall: &protocol::halls::Hall) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO hall (id, name, lookup_salt) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, lookup_salt = excluded.lookup_salt",
-            params![hall.id, hall.name, hall.lookup_salt],
-        )?;
-        self.conn()
-            .execute("DELETE FROM hall WHERE id <> ?1", [&hall.id])?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::mirror::content::{Release, replace};
 use crate::mirror::{FaultSource, Mirror};
 use store::BlobStore;
-use verify::{Applied, Verdict};
+use verify::{AppliedRelease, Verdict};
 
 /// What a poll found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl ContentSync {
     async fn fetch_checked(
         &self,
         mut etag: Option<&str>,
-        applied: Applied<'_>,
+        applied: AppliedRelease<'_>,
     ) -> Result<Option<Checked>> {
         let mut fetched_again = false;
         loop {
@@ -146,7 +146,7 @@ impl ContentSync {
             .as_ref()
             .and_then(|s| s.etag.clone())
             .filter(|_| !force);
-        let applied = Applied {
+        let applied = AppliedRelease {
             version: status.as_ref().and_then(|s| s.version),
             manifest_sha256: status.as_ref().and_then(|s| s.manifest_sha256.as_deref()),
         };

@@ -12,7 +12,7 @@ use crate::mirror::content::MediaRow;
 
 /// What the kiosk has applied, as far as a new release is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Applied<'a> {
+pub struct AppliedRelease<'a> {
     pub version: Option<u64>,
     pub manifest_sha256: Option<&'a str>,
 }
@@ -31,7 +31,7 @@ pub fn check_manifest(
     manifest_bytes: &[u8],
     signature: &str,
     trusted: &[VerifyingKey],
-    applied: Applied,
+    applied: AppliedRelease,
 ) -> Result<Verdict, ManifestError> {
     let manifest = content::verify(manifest_bytes, signature, trusted)?;
     if Some(manifest.version) == applied.version

@@ -11,19 +11,27 @@ use std::borrow::Cow;
 use super::{Mirror, from_unix, unix};
 use crate::error::{Error, Result};
 
-const UPSERT: &str = "INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
-        received_at, due_at, status, steps, result, publicity, updated_at, seq)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-    ON CONFLICT (case_no) DO UPDATE SET kind = excluded.kind, kind_label = excluded.kind_label,
+/// The insert of one case row, in the order [`write_case`] binds; a macro so that
+/// [`INSERT`] and [`UPSERT`] share it at compile time.
+macro_rules! insert_case {
+    () => {
+        "INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
+            received_at, due_at, status, steps, result, publicity, updated_at, seq)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    };
+}
+
+/// The plain insert, for the bulk-insert baseline of the benchmarks.
+pub const INSERT: &str = insert_case!();
+
+const UPSERT: &str = concat!(
+    insert_case!(),
+    " ON CONFLICT (case_no) DO UPDATE SET kind = excluded.kind, kind_label = excluded.kind_label,
         applicant = excluded.applicant, lookup_digest = excluded.lookup_digest,
         received_at = excluded.received_at, due_at = excluded.due_at, status = excluded.status,
         steps = excluded.steps, result = excluded.result, publicity = excluded.publicity,
-        updated_at = excluded.updated_at, seq = excluded.seq";
-
-/// The plain insert of the same row, for the bulk-insert baseline of the benchmarks.
-pub const INSERT: &str = "INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
-        received_at, due_at, status, steps, result, publicity, updated_at, seq)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        updated_at = excluded.updated_at, seq = excluded.seq"
+);
 
 /// The stored code of a status: its wire name.
 fn status_code(status: CaseStatus) -> &'static str {
@@ -457,6 +465,19 @@ impl Mirror {
 
     pub fn cursor(&self) -> Result<u64> {
         cursor(&self.conn)
+    }
+
+    /// Stores the hall whose feed this mirror follows (from `GET /api/v1/halls`), with the
+    /// salt its lookup digests are made with.
+    pub fn set_hall(&self, hall: &protocol::halls::Hall) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO hall (id, name, lookup_salt) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, lookup_salt = excluded.lookup_salt",
+            params![hall.id, hall.name, hall.lookup_salt],
+        )?;
+        self.conn
+            .execute("DELETE FROM hall WHERE id <> ?1", [&hall.id])?;
+        Ok(())
     }
 
     pub fn freshness(&self, now: DateTime<Utc>) -> Result<Freshness> {

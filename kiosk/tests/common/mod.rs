@@ -2,6 +2,7 @@
 //! configurations pointing at it, and a scripted host for transfers egov-sim does not fail.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod loopback;
 pub mod scripted_host;
 
 use std::collections::BTreeMap;
@@ -61,18 +62,10 @@ impl Sim {
         argv.extend_from_slice(args);
         let options = egov_sim::server::Options::parse_from(argv);
         let state = egov_sim::server::prepare(&options).expect("egov-sim prepares its data");
-        let runtime = runtime_with(2);
-        // Bound here (not with `block_on`) so that async tests may start a Sim too.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let router = egov_sim::http::router(state.clone());
-        runtime.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-            axum::serve(listener, router).await
-        });
+        let runtime = loopback::runtime(2);
+        let url = loopback::serve(&runtime, state.clone());
         let ticker = tick.map(|tick| {
-            let ticker = runtime_with(1);
+            let ticker = loopback::runtime(1);
             ticker.spawn(egov_sim::ticker::run(state.clone(), tick));
             ticker
         });
@@ -137,14 +130,6 @@ impl Sim {
             })
             .expect("egov-sim's database reads")
     }
-}
-
-fn runtime_with(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .expect("a runtime")
 }
 
 impl Drop for Sim {
