@@ -1,74 +1,94 @@
 //! `gps-bridge import FILE.gpx`: for handhelds that only offer USB mass storage. Each GPX route
-//! becomes a plot candidate; each named waypoint becomes a marked corner for `close-plot`.
+//! of at least three usable points becomes a plot candidate; each named waypoint becomes a
+//! marked corner for `close-plot`. The file is stored byte for byte with them, for audit, and
+//! each corner's raw says where in it the point is. What is left out is reported.
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::survey::{Corner, PlotCandidate, Source, SurveyStore};
+use crate::survey::{Corner, MIN_CORNERS, PlotCandidate, Source, SurveyStore};
 
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
+    /// The stored copy of the file.
+    pub gpx_file: i64,
     pub plot_candidates: Vec<i64>,
     pub marks: Vec<i64>,
     /// Points without a usable position (or, for waypoints, without a name).
     pub skipped_points: usize,
+    pub skipped_routes: Vec<SkippedRoute>,
 }
 
-/// What a GPX file holds for surveys: route candidates and named waypoints.
+/// A GPX route that made no plot candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedRoute {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What a GPX file holds for surveys.
 #[derive(Debug, Default)]
-pub struct GpxSurvey {
-    pub routes: Vec<PlotCandidate>,
-    pub waypoints: Vec<Corner>,
-    pub skipped_points: usize,
+struct GpxSurvey {
+    routes: Vec<PlotCandidate>,
+    waypoints: Vec<Corner>,
+    skipped_points: usize,
+    skipped_routes: Vec<SkippedRoute>,
 }
 
-/// The corner for a GPX point, if it has a plausible position; `raw` records the element.
-fn corner(point: &gpx::Waypoint, element: &str, fallback_name: String) -> Option<Corner> {
+/// The corner for a GPX point, if it has a plausible position; `location` is where the point
+/// is in the file.
+fn corner(point: &gpx::Waypoint, location: String, fallback_name: String) -> Option<Corner> {
     let p = point.point();
     let (lon, lat) = (p.x(), p.y());
     if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) {
         return None;
     }
-    let name = point.name.clone().unwrap_or(fallback_name);
-    let raw = format!(r#"<{element} lat="{lat}" lon="{lon}"><name>{name}</name></{element}>"#);
     Some(Corner {
-        name,
+        name: point.name.clone().unwrap_or(fallback_name),
         lon,
         lat,
         sigma_m: None,
         fixes: 1,
-        raw: vec![raw],
+        raw: vec![location],
     })
 }
 
-pub fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
+fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
     let mut survey = GpxSurvey::default();
-    for (r, route) in gpx.routes.iter().enumerate() {
-        let corners: Vec<Corner> = route
-            .points
-            .iter()
-            .enumerate()
+    for (r, route) in (1..).zip(&gpx.routes) {
+        let corners: Vec<Corner> = (1..)
+            .zip(&route.points)
             .filter_map(|(i, p)| {
-                let c = corner(p, "rtept", format!("P{}", i + 1));
+                let c = corner(p, format!("rte[{r}]/rtept[{i}]"), format!("P{i}"));
                 survey.skipped_points += usize::from(c.is_none());
                 c
             })
             .collect();
+        let name = route.name.clone().unwrap_or_else(|| format!("route-{r}"));
+        if corners.len() < MIN_CORNERS {
+            let reason = format!(
+                "{} usable points; a plot needs at least {MIN_CORNERS}",
+                corners.len()
+            );
+            survey.skipped_routes.push(SkippedRoute { name, reason });
+            continue;
+        }
         survey.routes.push(PlotCandidate {
-            name: route
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("route-{}", r + 1)),
+            name,
             source: Source::GpxImport,
             device: file.to_owned(),
             corners,
             raw: Vec::new(),
         });
     }
-    for point in &gpx.waypoints {
-        match point.name.as_ref().and(corner(point, "wpt", String::new())) {
+    for (w, point) in (1..).zip(&gpx.waypoints) {
+        match point
+            .name
+            .as_ref()
+            .and(corner(point, format!("wpt[{w}]"), String::new()))
+        {
             Some(c) => survey.waypoints.push(c),
             None => survey.skipped_points += 1,
         }
@@ -77,24 +97,24 @@ pub fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
 }
 
 pub fn import_gpx(file: &Path, database: &Path) -> anyhow::Result<ImportSummary> {
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
-    );
-    let gpx = gpx::read(reader).with_context(|| format!("reading GPX {}", file.display()))?;
+    let content = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let gpx =
+        gpx::read(content.as_slice()).with_context(|| format!("reading GPX {}", file.display()))?;
     let name = file.to_string_lossy();
     let survey = survey_of(&gpx, &name);
-    let mut store = SurveyStore::open(database)?;
-    let mut summary = ImportSummary {
+    let records = SurveyStore::open(database)?.insert_gpx_import(
+        &name,
+        &content,
+        &survey.routes,
+        &survey.waypoints,
+    )?;
+    Ok(ImportSummary {
+        gpx_file: records.gpx_file,
+        plot_candidates: records.plot_candidates,
+        marks: records.marks,
         skipped_points: survey.skipped_points,
-        ..ImportSummary::default()
-    };
-    for plot in survey.routes.iter().filter(|p| p.corners.len() >= 3) {
-        summary.plot_candidates.push(store.insert_candidate(plot)?);
-    }
-    for corner in &survey.waypoints {
-        summary.marks.push(store.insert_mark(&name, corner)?);
-    }
-    Ok(summary)
+        skipped_routes: survey.skipped_routes,
+    })
 }
 
 #[cfg(test)]
@@ -105,12 +125,16 @@ mod tests {
 <gpx version="1.1" creator="Garmin Desktop App" xmlns="http://www.topografix.com/GPX/1/1">
   <wpt lat="39.9001" lon="116.4001"><name>J1</name></wpt>
   <wpt lat="39.9002" lon="116.4001"></wpt>
-  <wpt lat="39.9002" lon="116.4002"><name>J2</name></wpt>
+  <wpt lat="39.9002" lon="116.4002"><name>J2 &amp; J3</name></wpt>
   <rte><name>WANG-HOMESTEAD</name>
     <rtept lat="39.9001" lon="116.4001"><name>C1</name></rtept>
     <rtept lat="39.9002" lon="116.4001"><name>C2</name></rtept>
     <rtept lat="39.9002" lon="116.4002"></rtept>
     <rtept lat="39.9001" lon="116.4002"><name>C4</name></rtept>
+  </rte>
+  <rte><name>TOO-SHORT</name>
+    <rtept lat="39.9001" lon="116.4001"><name>C1</name></rtept>
+    <rtept lat="39.9002" lon="116.4001"><name>C2</name></rtept>
   </rte>
 </gpx>"#;
 
@@ -123,19 +147,31 @@ mod tests {
         let summary = import_gpx(&file, &db).unwrap();
         assert_eq!((summary.plot_candidates.len(), summary.marks.len()), (1, 2));
         assert_eq!(summary.skipped_points, 1);
+        assert_eq!(
+            summary.skipped_routes,
+            [SkippedRoute {
+                name: "TOO-SHORT".to_owned(),
+                reason: "2 usable points; a plot needs at least 3".to_owned(),
+            }]
+        );
         let store = SurveyStore::open(&db).unwrap();
-        let plot = store
-            .candidate(summary.plot_candidates[0])
-            .unwrap()
-            .unwrap();
+        let id = summary.plot_candidates[0];
+        let plot = store.candidate(id).unwrap().unwrap();
         assert_eq!(plot.name, "WANG-HOMESTEAD");
         assert_eq!(plot.source, Source::GpxImport);
         let names: Vec<&str> = plot.corners.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["C1", "C2", "P3", "C4"]);
         assert_eq!(plot.corners[1].lat, 39.9002);
-        assert!(plot.corners[0].raw[0].contains(r#"lat="39.9001""#));
+        assert_eq!(plot.corners[3].raw, ["rte[1]/rtept[4]"]);
+        // The file itself is kept, exactly as it was, for audit.
+        let (path, content) = store.gpx_file_of(id).unwrap().unwrap();
+        assert_eq!(
+            (path.as_str(), content.as_slice()),
+            (file.to_str().unwrap(), GPX.as_bytes())
+        );
         let marks = store.open_marks().unwrap();
-        assert_eq!(marks[1].corner.name, "J2");
+        assert_eq!(marks[1].corner.name, "J2 & J3");
+        assert_eq!(marks[1].corner.raw, ["wpt[3]"]);
     }
 
     #[test]

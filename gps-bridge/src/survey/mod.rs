@@ -8,9 +8,12 @@ mod store;
 
 pub use capture::{CaptureError, CornerCapture, FixType, QualityFilter};
 pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
-pub use store::{StoredMark, SurveyStore};
+pub use store::{GpxRecords, StoredMark, SurveyStore};
 
 use serde::{Deserialize, Serialize};
+
+/// Fewest corners that make a plot.
+pub const MIN_CORNERS: usize = 3;
 
 /// One surveyed corner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,7 +26,8 @@ pub struct Corner {
     pub sigma_m: Option<f64>,
     /// Fixes averaged into the position (1 for a transferred waypoint).
     pub fixes: u32,
-    /// The sentences (or GPX elements) the corner came from, for audit.
+    /// The sentences the corner came from, for audit; for a GPX import, where the point is in
+    /// the imported file, which is stored whole (`rte[1]/rtept[3]`, `wpt[2]`).
     pub raw: Vec<String>,
 }
 

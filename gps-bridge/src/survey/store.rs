@@ -7,11 +7,12 @@ use anyhow::{Context, bail};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 
-use super::{Corner, IncompleteRoute, PlotCandidate, Source};
+use super::{Corner, IncompleteRoute, MIN_CORNERS, PlotCandidate, Source};
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE plot_candidates (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE plot_candidates (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL,
             source TEXT NOT NULL,
@@ -52,7 +53,28 @@ fn migrations() -> Migrations<'static> {
             raw TEXT NOT NULL,
             recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         );",
-    )])
+        ),
+        // An imported GPX file is kept byte for byte, once; what came from it refers to it,
+        // and its corners' raw say where in it each point is.
+        M::up(
+            "CREATE TABLE gpx_files (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            content BLOB NOT NULL,
+            imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        ALTER TABLE plot_candidates ADD COLUMN gpx_file_id INTEGER REFERENCES gpx_files(id);
+        ALTER TABLE marks ADD COLUMN gpx_file_id INTEGER REFERENCES gpx_files(id);",
+        ),
+    ])
+}
+
+/// What one GPX import recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpxRecords {
+    pub gpx_file: i64,
+    pub plot_candidates: Vec<i64>,
+    pub marks: Vec<i64>,
 }
 
 /// A mark waiting for `close-plot`.
@@ -95,26 +117,57 @@ impl SurveyStore {
 
     pub fn insert_candidate(&mut self, plot: &PlotCandidate) -> anyhow::Result<i64> {
         let tx = self.conn.transaction()?;
-        let id = insert_candidate(&tx, plot)?;
+        let id = insert_candidate(&tx, plot, None)?;
         tx.commit()?;
         Ok(id)
     }
 
     pub fn insert_mark(&mut self, device: &str, corner: &Corner) -> anyhow::Result<i64> {
-        self.conn.execute(
-            "INSERT INTO marks (name, device, lon, lat, sigma_m, fixes, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                corner.name,
-                device,
-                corner.lon,
-                corner.lat,
-                corner.sigma_m,
-                corner.fixes,
-                join_raw(&corner.raw)
-            ],
+        insert_mark(&self.conn, device, corner, None)
+    }
+
+    /// Records a GPX file (its bytes, once) with the routes and waypoints read from it, all
+    /// in one transaction.
+    pub fn insert_gpx_import(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        routes: &[PlotCandidate],
+        waypoints: &[Corner],
+    ) -> anyhow::Result<GpxRecords> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO gpx_files (path, content) VALUES (?1, ?2)",
+            params![path, content],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let gpx_file = tx.last_insert_rowid();
+        let plot_candidates = routes
+            .iter()
+            .map(|plot| insert_candidate(&tx, plot, Some(gpx_file)))
+            .collect::<anyhow::Result<_>>()?;
+        let marks = waypoints
+            .iter()
+            .map(|corner| insert_mark(&tx, path, corner, Some(gpx_file)))
+            .collect::<anyhow::Result<_>>()?;
+        tx.commit()?;
+        Ok(GpxRecords {
+            gpx_file,
+            plot_candidates,
+            marks,
+        })
+    }
+
+    /// The GPX file a plot candidate was imported from, as it was: path and bytes.
+    pub fn gpx_file_of(&self, candidate_id: i64) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT f.path, f.content FROM plot_candidates c JOIN gpx_files f
+                 ON f.id = c.gpx_file_id WHERE c.id = ?1",
+                [candidate_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     pub fn insert_incomplete_route(&mut self, route: &IncompleteRoute) -> anyhow::Result<i64> {
@@ -158,7 +211,7 @@ impl SurveyStore {
     /// Turns the open marks into a plot candidate, in one transaction.
     pub fn close_plot(&mut self, name: Option<&str>) -> anyhow::Result<(i64, PlotCandidate)> {
         let marks = self.open_marks()?;
-        if marks.len() < 3 {
+        if marks.len() < MIN_CORNERS {
             bail!(
                 "a plot needs at least 3 marked corners, {} marked",
                 marks.len()
@@ -179,7 +232,7 @@ impl SurveyStore {
             corners: marks.iter().map(|m| m.corner.clone()).collect(),
             raw: Vec::new(),
         };
-        let id = insert_candidate(&tx, &plot)?;
+        let id = insert_candidate(&tx, &plot, None)?;
         for mark in &marks {
             tx.execute(
                 "UPDATE marks SET candidate_id = ?1 WHERE id = ?2",
@@ -263,14 +316,43 @@ impl SurveyStore {
     }
 }
 
-fn insert_candidate(tx: &Transaction<'_>, plot: &PlotCandidate) -> anyhow::Result<i64> {
+fn insert_mark(
+    conn: &Connection,
+    device: &str,
+    corner: &Corner,
+    gpx_file: Option<i64>,
+) -> anyhow::Result<i64> {
+    conn.execute(
+        "INSERT INTO marks (name, device, lon, lat, sigma_m, fixes, raw, gpx_file_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            corner.name,
+            device,
+            corner.lon,
+            corner.lat,
+            corner.sigma_m,
+            corner.fixes,
+            join_raw(&corner.raw),
+            gpx_file
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn insert_candidate(
+    tx: &Transaction<'_>,
+    plot: &PlotCandidate,
+    gpx_file: Option<i64>,
+) -> anyhow::Result<i64> {
     tx.execute(
-        "INSERT INTO plot_candidates (name, source, device, raw) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO plot_candidates (name, source, device, raw, gpx_file_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             plot.name,
             plot.source.name(),
             plot.device,
-            join_raw(&plot.raw)
+            join_raw(&plot.raw),
+            gpx_file
         ],
     )?;
     let id = tx.last_insert_rowid();
