@@ -1,43 +1,24 @@
-//! `gps-bridge simulate`: a Garmin handheld on a pseudo-terminal. Each second it sends GGA, RMC,
-//! GSA, GSV, GST and PGRME for a position with a time-correlated error (a first-order
-//! Gauss-Markov process per axis, as real GNSS error wanders rather than jumps), plus the active
-//! route of plot corners as RTE with one WPL per second, cycling through them. With `--dwell`
-//! the unit is carried round the plot: it stands that long at each corner (time for
-//! `gps-bridge mark`) and walks to the next at a walking pace, saying where it is on stderr.
+//! What the simulated receiver sends each second: its fixes, with a time-correlated error, and
+//! its active route.
 
-use std::io::Write;
-use std::path::Path;
-use std::time::Duration;
-
-use anyhow::{Context, bail};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serialport::{SerialPort, TTYPort};
 
+use super::RouteCorner;
+use super::walk::{Movement, Walker};
 use crate::geo::METRES_PER_DEGREE;
 use crate::nmea;
 
 /// Correlation time of the position error: minutes, like multipath and ionosphere.
 const ERROR_CORRELATION_S: f64 = 60.0;
-/// How fast the officer carrying the unit walks between corners.
-const WALKING_SPEED_MPS: f64 = 1.2;
 /// Where the unit stands when no route is given (Beijing).
 const DEFAULT_POSITION: (f64, f64) = (116.397_4, 39.908_7);
-
-/// A named corner, WGS84 degrees.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouteCorner {
-    pub name: String,
-    pub lon: f64,
-    pub lat: f64,
-}
 
 /// The simulated receiver: deterministic for a given seed.
 pub struct Handheld {
     corners: Vec<RouteCorner>,
     /// Where the unit really is.
-    lon: f64,
-    lat: f64,
+    walker: Walker,
     sigma_m: f64,
     /// Current error, metres north and east.
     error: (f64, f64),
@@ -45,28 +26,6 @@ pub struct Handheld {
     /// Seconds of day of the next fix.
     second: u32,
     next_wpl: usize,
-    walk: Option<Walk>,
-}
-
-/// Carrying the unit round the plot.
-struct Walk {
-    dwell_s: f64,
-    /// The corner the unit is at, or walking to.
-    corner: usize,
-    /// Seconds still to stand at `corner`; `None` while walking to it.
-    standing: Option<f64>,
-}
-
-/// What the unit did in a step of [`Handheld::walk`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Movement {
-    /// Still standing at a corner, or still walking to the next.
-    Continuing,
-    Arrived(String),
-    Left {
-        from: String,
-        to: String,
-    },
 }
 
 /// A sentence as the unit sends it: checksum and line ending added.
@@ -94,60 +53,25 @@ impl Handheld {
         let error = (gaussian(&mut rng) * sigma_m, gaussian(&mut rng) * sigma_m);
         Handheld {
             corners,
-            lon,
-            lat,
+            walker: Walker::at(lon, lat),
             sigma_m,
             error,
             rng,
             second: 12 * 3600,
             next_wpl: 0,
-            walk: None,
         }
     }
 
     /// Carries the unit round the route: `dwell_s` at each corner, walking in between. Without a
     /// route of at least two corners the unit stays put.
     pub fn walking(mut self, dwell_s: f64) -> Self {
-        if self.corners.len() >= 2 {
-            self.walk = Some(Walk {
-                dwell_s,
-                corner: 0,
-                standing: Some(dwell_s),
-            });
-        }
+        self.walker.carry_round(&self.corners, dwell_s);
         self
     }
 
     /// Moves the unit by `dt_s` seconds of standing or walking.
     pub fn walk(&mut self, dt_s: f64) -> Movement {
-        let Some(walk) = &mut self.walk else {
-            return Movement::Continuing;
-        };
-        if let Some(left) = &mut walk.standing {
-            *left -= dt_s;
-            if *left > 0.0 {
-                return Movement::Continuing;
-            }
-            let from = self.corners[walk.corner].name.clone();
-            walk.corner = (walk.corner + 1) % self.corners.len();
-            walk.standing = None;
-            let to = self.corners[walk.corner].name.clone();
-            return Movement::Left { from, to };
-        }
-        let target = &self.corners[walk.corner];
-        let metres_per_degree_lon = METRES_PER_DEGREE * self.lat.to_radians().cos();
-        let north = (target.lat - self.lat) * METRES_PER_DEGREE;
-        let east = (target.lon - self.lon) * metres_per_degree_lon;
-        let distance = north.hypot(east);
-        let step = WALKING_SPEED_MPS * dt_s;
-        if distance <= step {
-            (self.lat, self.lon) = (target.lat, target.lon);
-            walk.standing = Some(walk.dwell_s);
-            return Movement::Arrived(target.name.clone());
-        }
-        self.lat += north / distance * step / METRES_PER_DEGREE;
-        self.lon += east / distance * step / metres_per_degree_lon;
-        Movement::Continuing
+        self.walker.step(&self.corners, dt_s)
     }
 
     /// The sentences of one second, in a Garmin handheld's order.
@@ -156,8 +80,9 @@ impl Handheld {
         let drive = (1.0 - phi * phi).sqrt() * self.sigma_m;
         self.error.0 = phi * self.error.0 + drive * gaussian(&mut self.rng);
         self.error.1 = phi * self.error.1 + drive * gaussian(&mut self.rng);
-        let lat = self.lat + self.error.0 / METRES_PER_DEGREE;
-        let lon = self.lon + self.error.1 / (METRES_PER_DEGREE * self.lat.to_radians().cos());
+        let (true_lat, true_lon) = (self.walker.lat, self.walker.lon);
+        let lat = true_lat + self.error.0 / METRES_PER_DEGREE;
+        let lon = true_lon + self.error.1 / (METRES_PER_DEGREE * true_lat.to_radians().cos());
         let s = self.second % 86_400;
         self.second += 1;
         let time = format!("{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60);
@@ -228,109 +153,6 @@ fn gaussian(rng: &mut StdRng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Corners from a GeoJSON Polygon (exterior ring; named J1, J2, …), LineString, or Point
-/// features (named by their `name` property).
-pub fn corners_from_geojson(text: &str) -> anyhow::Result<Vec<RouteCorner>> {
-    use geojson::{GeoJson, GeometryValue};
-    let geojson: GeoJson = text.parse().context("not GeoJSON")?;
-    let features: Vec<(Option<String>, GeometryValue)> = match geojson {
-        GeoJson::Geometry(g) => vec![(None, g.value)],
-        GeoJson::Feature(f) => f.geometry.map(|g| (None, g.value)).into_iter().collect(),
-        GeoJson::FeatureCollection(fc) => fc
-            .features
-            .into_iter()
-            .filter_map(|f| {
-                let name = f
-                    .property("name")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned);
-                Some((name, f.geometry?.value))
-            })
-            .collect(),
-    };
-    let mut corners = Vec::new();
-    for (name, value) in features {
-        let positions = match value {
-            GeometryValue::Polygon { coordinates } => {
-                let mut ring = coordinates.into_iter().next().unwrap_or_default();
-                if ring.len() > 1 && ring.first() == ring.last() {
-                    ring.pop();
-                }
-                ring
-            }
-            GeometryValue::LineString { coordinates } => coordinates,
-            GeometryValue::Point { coordinates } => vec![coordinates],
-            other => bail!("unsupported geometry {}", other.type_name()),
-        };
-        for position in positions {
-            let &[lon, lat, ..] = position.as_slice() else {
-                bail!("a position needs longitude and latitude");
-            };
-            let name = match (&name, corners.len()) {
-                (Some(n), _) => n.clone(),
-                (None, i) => format!("J{}", i + 1),
-            };
-            corners.push(RouteCorner { name, lon, lat });
-        }
-    }
-    Ok(corners)
-}
-
-/// Opens a pty, prints the receiver end's path, and sends forever.
-pub fn run(
-    route: Option<&Path>,
-    sigma_m: f64,
-    interval_s: f64,
-    dwell_s: Option<f64>,
-) -> anyhow::Result<()> {
-    let valid = sigma_m.is_finite() && sigma_m >= 0.0 && interval_s > 0.0 && interval_s <= 60.0;
-    if !valid {
-        bail!("--sigma must be ≥ 0 and --interval in (0, 60]");
-    }
-    if dwell_s.is_some_and(|d| !(d.is_finite() && d > 0.0 && d <= 86_400.0)) {
-        bail!("--dwell must be in (0, 86400] seconds");
-    }
-    let corners = match route {
-        Some(path) => corners_from_geojson(
-            &std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )?,
-        None => Vec::new(),
-    };
-    if dwell_s.is_some() && corners.len() < 2 {
-        bail!("--dwell needs a --route with at least two corners");
-    }
-    let (mut master, slave) = TTYPort::pair().context("opening a pseudo-terminal")?;
-    let path = slave.name().context("the pseudo-terminal has no name")?;
-    println!("{path}");
-    std::io::stdout().flush()?;
-    // Like a handheld at 4800 8N1 (a pty moves bytes at any speed; this is what stty shows).
-    master.set_baud_rate(4800).ok();
-    let mut unit = Handheld::new(corners, sigma_m, rand::random());
-    if let Some(dwell_s) = dwell_s {
-        unit = unit.walking(dwell_s);
-        eprintln!(
-            "simulate: at corner {} for {dwell_s} s",
-            unit.corners[0].name
-        );
-    }
-    loop {
-        match unit.walk(interval_s) {
-            Movement::Continuing => {}
-            Movement::Arrived(name) => {
-                let dwell_s = dwell_s.unwrap_or_default();
-                eprintln!("simulate: at corner {name} for {dwell_s} s");
-            }
-            Movement::Left { from, to } => eprintln!("simulate: leaving {from}, walking to {to}"),
-        }
-        for sentence in unit.next_second(interval_s) {
-            // Nobody reading yet, or the reader closed: a handheld keeps talking regardless.
-            let _ = master.write_all(sentence.as_bytes());
-        }
-        std::thread::sleep(Duration::from_secs_f64(interval_s));
-    }
 }
 
 #[cfg(test)]
@@ -455,17 +277,5 @@ mod tests {
         // A unit without a route, or with one corner, never moves.
         let mut still = Handheld::new(square()[..1].to_vec(), 0.0, 3).walking(1.0);
         assert!((0..5).all(|_| still.walk(1.0) == Movement::Continuing));
-    }
-
-    #[test]
-    fn geojson_polygons_and_points_become_corners() {
-        let polygon = r#"{"type":"Polygon","coordinates":[[[116.4,39.9],[116.401,39.9],[116.401,39.901],[116.4,39.9]]]}"#;
-        let corners = corners_from_geojson(polygon).unwrap();
-        assert_eq!(corners.len(), 3);
-        assert_eq!((corners[1].name.as_str(), corners[1].lon), ("J2", 116.401));
-        let points = r#"{"type":"FeatureCollection","features":[
-            {"type":"Feature","properties":{"name":"NW"},"geometry":{"type":"Point","coordinates":[116.4,39.901]}}]}"#;
-        assert_eq!(corners_from_geojson(points).unwrap()[0].name, "NW");
-        assert!(corners_from_geojson("{}").is_err());
     }
 }
