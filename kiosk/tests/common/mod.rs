@@ -90,6 +90,17 @@ impl Sim {
         }
     }
 
+    /// Moves the workflow of up to `cases` cases one event on, as if much time had passed;
+    /// returns how many changed.
+    pub fn advance_workflow(&self, cases: u32) -> usize {
+        // Whole seconds, as egov-sim's own clock gives them (the wire carries no more).
+        let later = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::days(365), 0);
+        self.state
+            .db
+            .write(|conn| egov_sim::cases::advance_due(conn, later, cases, &mut rand::rng()))
+            .expect("egov-sim's workflow advances")
+    }
+
     pub fn device_client(&self) -> Client {
         Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
     }
@@ -152,16 +163,21 @@ pub fn demo_key() -> ed25519_dalek::SigningKey {
 
 pub const DEMO_PUBLIC_KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
 
-/// Writes a kiosk config for `sim` into `dir`; returns its path.
+/// Writes a kiosk config for `sim` into `dir`, every loop on a 1 s interval; returns its path.
 pub fn write_config(dir: &Path, url: &str, page_size: u32) -> PathBuf {
+    write_config_paced(dir, url, page_size, 1)
+}
+
+/// As [`write_config`], with the case sync and content poll every `interval_s` seconds.
+pub fn write_config_paced(dir: &Path, url: &str, page_size: u32, interval_s: u64) -> PathBuf {
     let path = dir.join("kiosk.toml");
     std::fs::write(
         &path,
         format!(
             "device_id = \"test-kiosk\"\nhall_id = \"{HALL}\"\ndata_dir = \"data\"\n\
              [upstream]\nurl = \"{url}\"\ntoken = \"{DEVICE_TOKEN}\"\ntimeout_s = 20\n\
-             [content]\ntrusted_keys = [\"{DEMO_PUBLIC_KEY}\"]\npoll_interval_s = 1\n\
-             [sync]\ninterval_s = 1\npage_size = {page_size}\n\
+             [content]\ntrusted_keys = [\"{DEMO_PUBLIC_KEY}\"]\npoll_interval_s = {interval_s}\n\
+             [sync]\ninterval_s = {interval_s}\npage_size = {page_size}\n\
              [heartbeat]\ninterval_s = 1\n[ratings]\ninterval_s = 1\n"
         ),
     )
