@@ -11,6 +11,8 @@ use crate::nmea;
 
 /// Correlation time of the position error: minutes, like multipath and ionosphere.
 const ERROR_CORRELATION_S: f64 = 60.0;
+/// The vertical dilution of precision of the simulated constellation.
+const VDOP: f64 = 1.5;
 /// Where the unit stands when no route is given (Beijing).
 const DEFAULT_POSITION: (f64, f64) = (116.397_4, 39.908_7);
 
@@ -87,7 +89,9 @@ impl Handheld {
         self.second += 1;
         let time = format!("{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60);
         let (lat_f, lon_f) = (ddmm(lat, 'N', 'S', 2), ddmm(lon, 'E', 'W', 3));
-        let hdop = 0.9 + 0.2 * self.rng.random::<f64>();
+        // One HDOP for the epoch, as GGA and GSA print it; PDOP² = HDOP² + VDOP².
+        let hdop = ((0.9 + 0.2 * self.rng.random::<f64>()) * 10.0).round() / 10.0;
+        let pdop = hdop.hypot(VDOP);
         let mut out = vec![
             with_checksum(&format!(
                 "GPRMC,{time},A,{lat_f},{lon_f},000.0,000.0,010125,006.3,W,A"
@@ -95,7 +99,9 @@ impl Handheld {
             with_checksum(&format!(
                 "GPGGA,{time},{lat_f},{lon_f},1,08,{hdop:.1},52.4,M,-8.7,M,,"
             )),
-            with_checksum("GPGSA,A,3,02,05,10,13,15,18,24,29,,,,,1.8,1.0,1.5"),
+            with_checksum(&format!(
+                "GPGSA,A,3,02,05,10,13,15,18,24,29,,,,,{pdop:.1},{hdop:.1},{VDOP:.1}"
+            )),
             with_checksum("GPGSV,2,1,08,02,45,058,42,05,31,301,39,10,62,141,45,13,18,201,36"),
             with_checksum("GPGSV,2,2,08,15,55,045,44,18,27,256,38,24,40,097,41,29,12,322,33"),
             with_checksum(&format!(
@@ -204,6 +210,35 @@ mod tests {
         };
         assert_eq!(plot.corners.len(), 5);
         assert!((plot.corners[2].lat - 39.9001).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gsa_states_the_hdop_of_its_epochs_gga() {
+        let mut unit = Handheld::new(square(), 2.0, 5);
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut epochs = Vec::new();
+        for _ in 0..50 {
+            let (mut gga, mut gsa) = (None, None);
+            for sentence in unit.next_second(1.0) {
+                framer.push(sentence.as_bytes(), |r| {
+                    match decode(r.unwrap()).unwrap().sentence {
+                        Sentence::Gga(g) => gga = g.hdop,
+                        Sentence::Gsa(g) => gsa = g.hdop.zip(g.pdop).zip(g.vdop),
+                        _ => {}
+                    }
+                });
+            }
+            let ((hdop, pdop), vdop) = gsa.unwrap();
+            assert_eq!(gga, Some(hdop));
+            assert!(
+                (pdop - hdop.hypot(vdop)).abs() <= 0.05,
+                "{pdop} {hdop} {vdop}"
+            );
+            epochs.push(hdop);
+        }
+        epochs.sort_by(f64::total_cmp);
+        epochs.dedup();
+        assert!(epochs.len() > 1, "HDOP never varies: {epochs:?}");
     }
 
     #[test]
