@@ -229,7 +229,7 @@ fn content_apply_trials(notices: usize, trials: usize) -> (usize, usize) {
     }
     let window = (starts[0].1, starts[1].1);
     eprintln!(
-        "content apply: {trials} trials, {hits} kills during a running sync, {applied} left the new release, {} the old (windows {window:?}: downloading, blobs already there)",
+        "content apply: {trials} trials, {hits} kills while the content sync ran (download or apply), {applied} left the new release, {} the old (windows {window:?}: downloading, blobs already there)",
         trials - applied
     );
     (hits, applied)
