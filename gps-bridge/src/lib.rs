@@ -11,6 +11,7 @@ pub mod import;
 mod log_limit;
 pub mod nmea;
 pub mod replay;
+pub mod reply_text;
 pub mod sanity;
 pub mod simulator;
 pub mod survey;

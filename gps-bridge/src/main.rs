@@ -9,7 +9,8 @@ use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
 use gps_bridge::nmea::FramerConfig;
 use gps_bridge::replay::replay;
-use gps_bridge::{daemon, import, simulator};
+use gps_bridge::{daemon, import, reply_text, simulator};
+use serde_json::Value;
 
 #[derive(Parser)]
 #[command(
@@ -40,9 +41,17 @@ enum Command {
         /// The unit's port, when several are docked.
         #[arg(long)]
         port: Option<String>,
+        /// Print the bridge's whole reply (with the raw sentences) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Turn the marked corners into a plot candidate.
-    ClosePlot { name: Option<String> },
+    ClosePlot {
+        name: Option<String>,
+        /// Print the bridge's whole reply (with every corner's raw sentences) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Docked units, counters, current fix, surveys in progress.
     Status,
     /// Import routes and named waypoints from a GPX file (mass-storage handhelds).
@@ -116,11 +125,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mark { name, secs, port } => {
-            control_command(&config, &Request::Mark { name, secs, port })
-        }
-        Command::ClosePlot { name } => control_command(&config, &Request::ClosePlot { name }),
-        Command::Status => control_command(&config, &Request::Status),
+        Command::Mark {
+            name,
+            secs,
+            port,
+            json,
+        } => control_command(
+            &config,
+            &Request::Mark { name, secs, port },
+            (!json).then_some(reply_text::mark),
+        ),
+        Command::ClosePlot { name, json } => control_command(
+            &config,
+            &Request::ClosePlot { name },
+            (!json).then_some(reply_text::close_plot),
+        ),
+        Command::Status => control_command(&config, &Request::Status, None),
         Command::Import { file } => {
             let summary = import::import_gpx(&file, &config.database)?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -158,11 +178,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Sends a request to the running bridge and prints its reply; fails if the bridge says no.
-fn control_command(config: &Config, request: &Request) -> anyhow::Result<ExitCode> {
+/// A reply as plain text, for a person at the terminal.
+type ReplyText = fn(&Value) -> Option<String>;
+
+/// Sends a request to the running bridge and prints its reply, as text when `text` is given;
+/// fails if the bridge says no (as text: its error on stderr).
+fn control_command(
+    config: &Config,
+    request: &Request,
+    text: Option<ReplyText>,
+) -> anyhow::Result<ExitCode> {
     let reply = call(&config.socket_path(), request)?;
-    println!("{}", serde_json::to_string_pretty(&reply)?);
-    Ok(if reply["ok"] == true {
+    let ok = reply["ok"] == true;
+    match text.and_then(|text| text(&reply)) {
+        Some(line) => println!("{line}"),
+        None if text.is_some() && !ok => {
+            eprintln!(
+                "gps-bridge: {}",
+                reply["error"].as_str().unwrap_or("refused")
+            )
+        }
+        None => println!("{}", serde_json::to_string_pretty(&reply)?),
+    }
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
