@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod error;
 pub mod heartbeat;
 pub mod lookup;
+pub mod masking;
 pub mod mirror;
 pub mod ratings;
 pub mod sync;

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use super::{Mirror, from_unix, unix};
 use crate::error::{Error, Result};
+use crate::masking::mask_applicant;
 
 /// The insert of one case row, in the order [`write_case`] binds; a macro so that
 /// [`INSERT`] and [`UPSERT`] share it at compile time.
@@ -221,13 +222,13 @@ pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
 }
 
 /// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
-/// case to a mirror row.
+/// case to a mirror row, and so the one place the applicant's name is masked.
 pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase<'_>) -> Result<()> {
     tx.prepare_cached(sql)?.execute(params![
         case.case_no,
         case.kind,
         case.kind_label,
-        case.applicant,
+        mask_applicant(&case.applicant),
         case.lookup_digest,
         unix(case.received_at),
         unix(case.due_at),
@@ -536,6 +537,32 @@ pub(crate) mod tests {
             seq,
             case: Box::new(case),
         }
+    }
+
+    #[test]
+    fn an_unmasked_applicant_name_is_masked_before_it_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let mut unmasked = case("A-1", "1111");
+        unmasked.applicant = "张小三".into();
+        let mut masked = case("A-2", "2222");
+        masked.applicant = "李*".into();
+        let now = Utc::now();
+        mirror
+            .apply_page(
+                &page(vec![upsert(1, unmasked), upsert(2, masked)], 2, false),
+                now,
+            )
+            .unwrap();
+        let stored: Vec<String> = mirror
+            .conn()
+            .prepare("SELECT applicant FROM cases ORDER BY case_no")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, ["张*三", "李*"]);
     }
 
     #[test]
