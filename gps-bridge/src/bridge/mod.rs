@@ -405,6 +405,40 @@ mod tests {
     }
 
     #[test]
+    fn status_names_a_docked_units_usb_ids_model_and_speed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        b.handle_device(
+            DeviceEvent::Docked(UnitInfo {
+                port: "/dev/ttyUSB0".into(),
+                vid: Some(0x067b),
+                pid: Some(0x2303),
+                model: Some("Prolific PL2303 serial cable".into()),
+                baud: 9600,
+                framing: crate::device::Framing::EightNoneOne,
+            }),
+            Instant::now(),
+        );
+        let unit = &status(&mut b)["units"][0];
+        assert_eq!(
+            (
+                &unit["vid"],
+                &unit["pid"],
+                &unit["model"],
+                &unit["baud"],
+                &unit["docked"]
+            ),
+            (
+                &json!("067b"),
+                &json!("2303"),
+                &json!("Prolific PL2303 serial cable"),
+                &json!(9600),
+                &json!(true)
+            )
+        );
+    }
+
+    #[test]
     fn a_port_that_never_docked_is_no_unit() {
         let dir = tempfile::tempdir().unwrap();
         let mut b = bridge(dir.path());

@@ -20,7 +20,7 @@ pub struct UnitInfo {
     pub port: String,
     pub vid: Option<u16>,
     pub pid: Option<u16>,
-    /// USB product string, when the port list gives one.
+    /// USB product string, when the port list gives one; else the known name of its VID:PID.
     pub model: Option<String>,
     pub baud: u32,
     pub framing: Framing,
