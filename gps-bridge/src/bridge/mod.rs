@@ -183,6 +183,9 @@ impl Bridge {
             };
             if let Err(e) = result {
                 tracing::error!(%port, error = %e, "cannot record a survey");
+                if let RouteEvent::Complete(plot) = &event {
+                    unit.routes.not_recorded(plot);
+                }
             }
         }
     }
@@ -436,6 +439,38 @@ mod tests {
                 &json!(true)
             )
         );
+    }
+
+    #[test]
+    fn a_route_the_store_could_not_take_is_recorded_from_the_next_transfer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = bridge(dir.path());
+        let now = Instant::now();
+        // Another connection makes every candidate insert fail, as a full disk would.
+        let db = rusqlite::Connection::open(dir.path().join("survey.db")).unwrap();
+        db.execute_batch(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON plot_candidates
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+        let transfer = [
+            "GPWPL,3954.0000,N,11624.0000,E,C1",
+            "GPWPL,3954.0100,N,11624.0000,E,C2",
+            "GPWPL,3954.0100,N,11624.0100,E,C3",
+            "GPRTE,1,1,c,PLOT7,C1,C2,C3",
+        ];
+        for body in transfer {
+            b.handle_device(sentence(body), now);
+        }
+        assert_eq!(status(&mut b)["plot_candidates"], 0);
+        db.execute_batch("DROP TRIGGER full_disk").unwrap();
+        // The handheld sends its active route again: now it is recorded, and only once.
+        for _ in 0..2 {
+            for body in transfer {
+                b.handle_device(sentence(body), now);
+            }
+        }
+        assert_eq!(status(&mut b)["plot_candidates"], 1);
     }
 
     #[test]

@@ -86,6 +86,13 @@ impl PendingRoute {
 /// What a reported route consisted of: each corner's name and exact position.
 type Signature = Vec<(String, u64, u64)>;
 
+fn signature(corners: &[Corner]) -> Signature {
+    corners
+        .iter()
+        .map(|c| (c.name.clone(), c.lon.to_bits(), c.lat.to_bits()))
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 struct KnownWaypoint {
     position: LatLon,
@@ -271,11 +278,7 @@ impl RouteAssembler {
                 })
             })
             .collect();
-        let signature: Signature = corners
-            .iter()
-            .map(|c| (c.name.clone(), c.lon.to_bits(), c.lat.to_bits()))
-            .collect();
-        if !self.remember_report(id, signature) {
+        if !self.remember_report(id, signature(&corners)) {
             return;
         }
         self.events.push_back(RouteEvent::Complete(PlotCandidate {
@@ -285,6 +288,14 @@ impl RouteAssembler {
             corners,
             raw: pending.raw,
         }));
+    }
+
+    /// The caller could not record `plot` (say, the disk was full): it is no longer counted as
+    /// reported, so the next transfer of the route (a handheld sends its active route over and
+    /// over) reports it again.
+    pub fn not_recorded(&mut self, plot: &PlotCandidate) {
+        let lost = signature(&plot.corners);
+        self.reported.retain(|(_, reported)| *reported != lost);
     }
 
     /// Remembers `signature` as route `id`'s latest report; false if it was reported already.
