@@ -3,24 +3,15 @@
 //! types. The daemon is then killed with SIGKILL and started again: the plot it acknowledged is
 //! still there.
 
-use std::io::{BufRead, BufReader};
+#[path = "support/programs.rs"]
+mod programs;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use programs::{BRIDGE, Killed};
 use serde_json::Value;
-
-const BRIDGE: &str = env!("CARGO_BIN_EXE_gps-bridge");
-
-/// A child process, killed (SIGKILL) when the test ends however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn bridge(config: &Path, args: &[&str]) -> Output {
     Command::new(BRIDGE)
@@ -72,20 +63,9 @@ fn text(out: &Output) -> (String, String) {
 #[test]
 fn marked_corners_become_a_plot_that_survives_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let mut simulator = Killed(
-        Command::new(BRIDGE)
-            .args(["simulate", "--interval", "0.2", "--sigma", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gps-bridge simulate starts"),
-    );
-    let mut pty = String::new();
-    BufReader::new(simulator.0.stdout.take().unwrap())
-        .read_line(&mut pty)
-        .unwrap();
+    let (_simulator, pty) = programs::simulate(&["--interval", "0.2", "--sigma", "1"]);
     let link = dir.path().join("garmin");
-    std::os::unix::fs::symlink(pty.trim_end(), &link).unwrap();
+    std::os::unix::fs::symlink(&pty, &link).unwrap();
     let config = dir.path().join("gps-bridge.toml");
     std::fs::write(
         &config,

@@ -1,38 +1,20 @@
 //! `gps-bridge simulate`, the real binary: the path of its pseudo-terminal on the first line of
 //! stdout, then a handheld's sentences on it.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+#[path = "support/programs.rs"]
+#[allow(dead_code, reason = "shared with the field session test")]
+mod programs;
+
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use gps_bridge::nmea::{Framer, FramerConfig, LatLon, Sentence, decode};
 
-/// The simulator, killed when the test ends however it ends.
-struct Simulator(Child);
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_simulator_sends_fixes_on_the_pty_it_prints() {
-    let mut simulator = Simulator(
-        Command::new(env!("CARGO_BIN_EXE_gps-bridge"))
-            .args(["simulate", "--interval", "0.1", "--sigma", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gps-bridge runs"),
-    );
-    let mut first_line = String::new();
-    BufReader::new(simulator.0.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let path = first_line.trim_end();
-    assert!(path.starts_with("/dev/"), "first line {first_line:?}");
+    let (_simulator, path) = programs::simulate(&["--interval", "0.1", "--sigma", "1"]);
+    let path = path.as_str();
+    assert!(path.starts_with("/dev/"), "first line {path:?}");
 
     let mut port = serialport::new(path, 4800)
         .timeout(Duration::from_millis(200))
