@@ -231,12 +231,7 @@ fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
         .unwrap()
         .block_on(common::sample_release(5).publish(&sim.admin_client()))
         .unwrap();
-    let newest_case = sim
-        .hall_cases()
-        .values()
-        .map(|(seq, _)| *seq)
-        .max()
-        .unwrap();
+    let newest_case = sim.newest_hall_seq();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &sim.url, 100);
     let mut running = Running::start(&config);

@@ -45,12 +45,7 @@ async fn sync_now_and_reload_commands_run_their_loops_before_the_interval() {
     let mut content_changes = plane.content_changes();
 
     let test = async {
-        let newest = sim
-            .hall_cases()
-            .values()
-            .map(|(seq, _)| *seq)
-            .max()
-            .unwrap();
+        let newest = sim.newest_hall_seq();
         wait_for("the first case sync", || mirror.cursor().unwrap() >= newest).await;
         wait_for("release 1", || {
             mirror.content_status().unwrap().unwrap().version == Some(1)

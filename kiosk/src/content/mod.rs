@@ -1,7 +1,7 @@
 //! Signed content: compiling folders, building releases, and keeping the kiosk's content
 //! current — poll the manifest (ETag), verify the signature, refuse rollbacks, download only
-//! blobs missing from (or damaged in) the store, check each hash, apply everything in one transaction, keep the previous
-//! content when anything fails.
+//! blobs missing from (or damaged in) the store, check each hash, apply everything in one
+//! transaction, keep the previous content when anything fails.
 
 pub mod release;
 pub mod sample;

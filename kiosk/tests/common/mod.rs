@@ -141,6 +141,15 @@ impl Sim {
             })
             .expect("egov-sim's database reads")
     }
+
+    /// The seq of the hall's newest live case: where a mirror that caught up has its cursor.
+    pub fn newest_hall_seq(&self) -> u64 {
+        self.hall_cases()
+            .values()
+            .map(|(seq, _)| *seq)
+            .max()
+            .expect("the hall has cases")
+    }
 }
 
 impl Drop for Sim {
