@@ -1,5 +1,6 @@
 //! Regression suite against gpsd's own output for 82 real receiver logs
-//! (`shared/corpus/gpsd/*.log` and `*.log.chk`, BSD-2-Clause, see the corpus README).
+//! (`tests/corpus/gpsd/*.log` and `*.log.chk`, copied from `shared/corpus/gpsd/`,
+//! BSD-2-Clause, see the corpus README).
 //!
 //! Every log is fed through the framer in random chunk sizes, as gpsfake feeds it to gpsd, and
 //! the accepted sentences are lined up with the ones gpsd echoed in the `.chk`:

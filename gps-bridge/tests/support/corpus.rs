@@ -1,14 +1,15 @@
-//! The gpsd corpus (`shared/corpus/gpsd/` beside the checkout, see its README): found and read
-//! the same way by the corpus suite, the replay test and the benchmark, which are separate
-//! crates and include this file with `#[path]`.
+//! The gpsd corpus (`tests/corpus/gpsd/`, 82 receiver logs with gpsd's output, BSD-2-Clause,
+//! see its README): kept in the repository so the suite runs on any checkout, and read the
+//! same way by the corpus suite, the replay test and the benchmark, which are separate crates
+//! and include this file with `#[path]`.
 
 use std::path::{Path, PathBuf};
 
 pub fn dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gpsd");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/gpsd");
     assert!(
         dir.join("README.md").is_file(),
-        "the gpsd corpus is missing: expected it at {} (shared/ beside the checkout)",
+        "the gpsd corpus is missing: expected it at {}",
         dir.display()
     );
     dir
