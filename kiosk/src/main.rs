@@ -1,5 +1,5 @@
-//! `kiosk`: the service-hall kiosk's data plane, and the support commands field staff and
-//! tests use headless.
+//! `kiosk`: the service-hall kiosk — the touch screen with its data plane in one process —
+//! and the support commands field staff and tests use headless.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,26 +15,30 @@ use kiosk::lookup::Lookup;
 use kiosk::mirror::Mirror;
 
 #[derive(Parser)]
-#[command(
-    name = "kiosk",
-    version,
-    about = "Land Hall service-hall kiosk (data plane)"
-)]
+#[command(name = "kiosk", version, about = "Land Hall service-hall kiosk")]
 struct Cli {
-    /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        default_value = "/etc/land-hall/kiosk.toml",
-        env = "KIOSK_CONFIG"
-    )]
-    config: PathBuf,
+    /// The configuration file [default: /etc/land-hall/kiosk.toml].
+    #[arg(long, global = true, env = "KIOSK_CONFIG")]
+    config: Option<PathBuf>,
     /// Validate the configuration and exit.
     #[arg(long)]
     check_config: bool,
+    /// Draw every screen to PNG files in DIR, headless, and exit. Uses a scratch copy of
+    /// demonstration cases and the content of --release (or the built-in sample); the
+    /// kiosk's own data is not touched. --config gives the screen settings and trusted keys.
+    #[arg(long, value_name = "DIR")]
+    screenshots: Option<PathBuf>,
+    /// With --screenshots: a release folder built by `kiosk-admin build`.
+    #[arg(long, value_name = "DIR", requires = "screenshots")]
+    release: Option<PathBuf>,
+    /// With --screenshots: only this screen (repeatable), e.g. `home`.
+    #[arg(long = "screen", value_name = "NAME", requires = "screenshots")]
+    screens: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
+
+const DEFAULT_CONFIG: &str = "/etc/land-hall/kiosk.toml";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum What {
@@ -45,8 +49,13 @@ enum What {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the data plane: case sync, content, heartbeats, ratings (the default).
-    Run,
+    /// Run the kiosk: the touch screen, and beside it the data plane (case sync, content,
+    /// heartbeats, ratings). The default.
+    Run {
+        /// The data plane alone, without a screen.
+        #[arg(long)]
+        headless: bool,
+    },
     /// Synchronise with the upstream.
     Sync {
         /// Sync once and exit, instead of running the loops.
@@ -106,36 +115,72 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// The screenshots of `--screenshots`.
+fn screenshots(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
+    let config = cli.config.as_deref().map(Config::load).transpose()?;
+    let options = kiosk::ui::screenshots::Options {
+        out: out.to_owned(),
+        config,
+        release: cli.release.clone(),
+        only: cli.screens.clone(),
+        at: Utc::now(),
+        small: false,
     };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    let written = kiosk::ui::screenshots::render(&options)?;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    if written.is_empty() {
+        anyhow::bail!(
+            "no screen of that name; the screens are: {}",
+            kiosk::ui::screenshots::screen_names()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Turns the picture of linuxkms with the configured rotation, unless the environment says
+/// otherwise. Called while the process has one thread, before anything reads the environment.
+#[allow(unsafe_code)]
+fn set_rotation(config: &Config) {
+    const VAR: &str = "SLINT_KMS_ROTATION";
+    if std::env::var_os(VAR).is_none() {
+        let value = kiosk::ui::rotation::kms_rotation(config.screen.rotation);
+        // SAFETY: no other thread exists yet (main builds its runtimes after this), so nothing
+        // reads or writes the environment concurrently.
+        unsafe { std::env::set_var(VAR, value) };
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&cli.config)?;
-    if cli.check_config {
-        println!("{}: ok", cli.config.display());
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &cli.screenshots {
+        screenshots(&cli, out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run | Command::Sync { once: false, .. } => {
-            let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
-            plane.run(shutdown_signal()).await?;
+    let path = cli.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
+    let config = Config::load(&path)?;
+    if cli.check_config {
+        println!("{}: ok", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command.unwrap_or(Command::Run { headless: false }) {
+        Command::Run { headless: false } => {
+            set_rotation(&config);
+            kiosk::app::run(config)?;
         }
-        Command::Sync { once: true, what } => sync_once(config, what).await?,
+        Command::Run { headless: true } | Command::Sync { once: false, .. } => {
+            let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
+            runtime()?.block_on(plane.run(kiosk::app::shutdown_signal()))?;
+        }
+        Command::Sync { once: true, what } => runtime()?.block_on(sync_once(config, what))?,
         Command::Lookup { case_no, code } => {
             let mirror = Mirror::open(&config.mirror_path())?;
             let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
@@ -166,8 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -175,7 +219,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("kiosk: {e:#}");

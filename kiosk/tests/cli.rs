@@ -182,13 +182,14 @@ fn configuration_and_content_errors_name_file_and_line() {
     );
 }
 
-/// A `kiosk run` child, killed if the test fails before it stops it.
+/// A `kiosk run --headless` child (the data plane alone), killed if the test fails before it
+/// stops it.
 struct Running(Child);
 
 impl Running {
     fn start(config: &Path) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["run", "--config"])
+            .args(["run", "--headless", "--config"])
             .arg(config)
             .env("RUST_LOG", "off")
             .stdout(Stdio::null())
