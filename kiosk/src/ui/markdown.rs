@@ -48,7 +48,7 @@ fn pieces(text: &str) -> Vec<String> {
     out
 }
 
-/// The blocks of a Markdown text.
+/// The blocks of a Markdown text (at most 64 kB: a release's items are checked for that).
 pub fn blocks(markdown: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut text = String::new();

@@ -2,8 +2,6 @@
 //! damaged file, an unknown type or an image too large to hold becomes a "cannot be shown"
 //! box, never a failed page.
 
-use std::path::Path;
-
 use protocol::items::MediaRef;
 use slint::{Image, SharedString};
 
@@ -31,9 +29,9 @@ pub enum PictureError {
     UnknownType(String, String),
 }
 
-fn raster_size(path: &Path) -> Result<(u32, u32), String> {
-    image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
+fn raster_size(bytes: &[u8]) -> Result<(u32, u32), String> {
+    image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
         .map_err(|e| e.to_string())?
         .into_dimensions()
         .map_err(|e| e.to_string())
@@ -47,31 +45,39 @@ pub fn load(mirror: &Mirror, blobs: &BlobStore, media: &str) -> Result<(Image, f
         .flatten()
         .ok_or_else(|| PictureError::NotInRelease(media.to_owned()))?;
     let path = blobs.path(&row.sha256);
+    let unreadable = |e: String| PictureError::Unreadable(media.to_owned(), e);
     let size = std::fs::metadata(&path)
-        .map_err(|e| PictureError::Unreadable(media.to_owned(), e.to_string()))?
+        .map_err(|e| unreadable(e.to_string()))?
         .len();
     if size > MAX_BYTES {
         return Err(PictureError::TooLarge(media.to_owned(), size));
     }
-    match row.media_type.as_str() {
+    let bytes = std::fs::read(&path).map_err(|e| unreadable(e.to_string()))?;
+    // Blob files are named by their hash, without the extension Slint would go by: the
+    // manifest's media type says what they hold.
+    let format = match row.media_type.as_str() {
         "image/png" | "image/jpeg" => {
-            let (w, h) =
-                raster_size(&path).map_err(|e| PictureError::Unreadable(media.to_owned(), e))?;
+            let (w, h) = raster_size(&bytes).map_err(unreadable)?;
             if u64::from(w) * u64::from(h) > MAX_PIXELS {
                 return Err(PictureError::TooManyPixels(media.to_owned(), w, h));
             }
+            if row.media_type == "image/png" {
+                "png"
+            } else {
+                "jpg"
+            }
         }
         // Drawn at the size shown, so its declared size costs nothing.
-        "image/svg+xml" => {}
+        "image/svg+xml" => "svg",
         other => {
             return Err(PictureError::UnknownType(
                 media.to_owned(),
                 other.to_owned(),
             ));
         }
-    }
-    let image = Image::load_from_path(&path)
-        .map_err(|_| PictureError::Unreadable(media.to_owned(), "cannot be decoded".into()))?;
+    };
+    let image = Image::load_from_data(&bytes, Some(format))
+        .map_err(|_| unreadable("cannot be decoded".into()))?;
     let shown = image.size();
     if shown.width == 0 || shown.height == 0 {
         return Err(PictureError::Unreadable(

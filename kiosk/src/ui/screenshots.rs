@@ -493,7 +493,7 @@ fn demo_cases(now: DateTime<Utc>) -> Vec<(Case, &'static str)> {
             CASE_LONG,
             "mining_right",
             "采矿权审批",
-            "郴州市北湖区鑫源矿业开发有限责任公司第二分公司驻桂阳办事处",
+            "郴州市北湖区鑫源矿业开发有限责任公司第二分公司驻桂阳县办事处",
             CaseStatus::AwaitingMaterial,
             long,
             20,
@@ -502,9 +502,9 @@ fn demo_cases(now: DateTime<Utc>) -> Vec<(Case, &'static str)> {
     ]
 }
 
-/// Fills a scratch mirror: the hall, the demonstration cases (the feed read to its end four
-/// minutes before `at`), and the content.
-fn prepare(
+/// Fills the (scratch) mirror of `config`: the hall, the demonstration cases (the feed read to
+/// its end four minutes before `at`), and the content of `release` or the built-in sample.
+pub fn demo_data(
     config: &Config,
     release: Option<&Path>,
     at: DateTime<Utc>,
@@ -678,7 +678,7 @@ pub fn render(options: &Options) -> Result<Vec<PathBuf>, ScreenshotError> {
     let scratch = tempfile::tempdir().map_err(|e| UiError::Io("a scratch folder".into(), e))?;
     let mut config = options.config.clone().unwrap_or_else(example_config);
     config.data_dir = scratch.path().join("data");
-    prepare(&config, options.release.as_deref(), options.at)?;
+    demo_data(&config, options.release.as_deref(), options.at)?;
     headless::install().map_err(UiError::from)?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| UiError::Io(options.out.display().to_string(), e))?;

@@ -10,22 +10,34 @@ use super::{Layout, Paged, model, page_count, row};
 use crate::mirror::content::PageRequest;
 use crate::ui::shell::Shell;
 use crate::ui::{
-    DocumentKind, DocumentsAdapter, KioskWindow, Page, PublicityEntryView, markdown, pictures,
+    Block, DocumentKind, DocumentsAdapter, KioskWindow, Page, Picture, PublicityEntryView,
+    markdown, pictures,
 };
 
 /// Approved cases shown per page of a publicity list.
 const ENTRIES_PER_PAGE: usize = 12;
 
-#[derive(Debug, Clone)]
+/// An item as shown, read and laid out when opened (and after a content release).
+pub(crate) struct Article {
+    title: String,
+    meta: String,
+    blocks: Vec<Block>,
+    pictures: Vec<Picture>,
+    entries: Vec<PublicityEntryView>,
+}
+
+#[derive(Clone)]
 pub(crate) struct Open {
     pub id: String,
     /// From 0.
     pub page: usize,
     /// Where 返回 goes when the item was opened from elsewhere (home's ticker, a search).
     pub from: Option<Page>,
+    /// `None`: not in the applied content (withdrawn while open).
+    pub article: Option<Rc<Article>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct State {
     pub kind: DocumentKind,
     /// From 0.
@@ -71,18 +83,17 @@ fn render_list(shell: &Shell, ui: &KioskWindow, layout: Layout, state: &State) {
     adapter.set_pages(page_count(total, per_page) as i32);
 }
 
-/// Title, details, text and pictures of an item; publicity entries are paged after the text.
-fn render_item(ui: &KioskWindow, shell: &Shell, layout: Layout, open: &Open) {
-    let adapter = ui.global::<DocumentsAdapter>();
-    let item = shell.mirror.item(&open.id).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, id = open.id, "cannot read an item");
+/// Reads and lays out the item `id`; `None` when the content has no such item.
+fn article(shell: &Shell, id: &str) -> Option<Rc<Article>> {
+    let item = shell.mirror.item(id).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, id, "cannot read an item");
         None
-    });
+    })?;
     let (title, meta, body, images, entries) = match item {
-        Some(Item::Policy(p)) => {
+        Item::Policy(p) => {
             let meta = [
-                Some(p.issuer.clone()),
-                p.document_no.clone(),
+                Some(p.issuer),
+                p.document_no,
                 Some(p.published_on.to_string()),
             ]
             .into_iter()
@@ -91,64 +102,83 @@ fn render_item(ui: &KioskWindow, shell: &Shell, layout: Layout, open: &Open) {
             .join(" · ");
             (p.title, meta, p.body, p.images, Vec::new())
         }
-        Some(Item::Publicity(p)) => (
+        Item::Publicity(p) => (
             p.title,
             format!("{} — {}", p.starts_on, p.ends_on),
             p.body,
             Vec::new(),
             p.entries,
         ),
-        Some(Item::Notice(n)) => {
-            let from = shell.clock.date(n.valid_from);
-            (n.title, from, n.body, Vec::new(), Vec::new())
-        }
-        _ => {
-            adapter.set_withdrawn(true);
-            adapter.set_blocks(model(Vec::new()));
-            adapter.set_pictures(model(Vec::new()));
-            adapter.set_entries(model(Vec::new()));
-            adapter.set_detail_page(1);
-            adapter.set_detail_pages(1);
-            return;
-        }
+        Item::Notice(n) => (
+            n.title,
+            shell.clock.date(n.valid_from),
+            n.body,
+            Vec::new(),
+            Vec::new(),
+        ),
+        Item::Guide(_) | Item::Settings(_) => return None,
     };
-    let paged = Paged::new(markdown::blocks(&body), layout);
-    let entry_pages = entries.len().div_ceil(ENTRIES_PER_PAGE);
-    // Text pages first, then pages of entries (the last text page carries the first entries).
-    let pages = (paged.count() + entry_pages.saturating_sub(1)).max(1);
-    let page = open.page.min(pages - 1);
-    adapter.set_withdrawn(false);
-    adapter.set_title(title.into());
-    adapter.set_meta(meta.into());
-    let on_text = page < paged.count();
-    adapter.set_blocks(if on_text {
-        paged.page(page)
-    } else {
-        model(Vec::new())
-    });
-    let last_text = page + 1 >= paged.count();
-    adapter.set_pictures(model(if page + 1 == paged.count() {
-        pictures::pictures(&shell.mirror, &shell.blobs, &images)
-    } else {
-        Vec::new()
-    }));
-    let entry_page = (page + 1).saturating_sub(paged.count());
-    let shown: Vec<PublicityEntryView> = if last_text {
-        entries
+    Some(Rc::new(Article {
+        title,
+        meta,
+        blocks: markdown::blocks(&body),
+        pictures: pictures::pictures(&shell.mirror, &shell.blobs, &images),
+        entries: entries
             .iter()
-            .skip(entry_page * ENTRIES_PER_PAGE)
-            .take(ENTRIES_PER_PAGE)
             .map(|e| PublicityEntryView {
                 case_no: e.case_no.as_str().into(),
                 applicant: e.applicant.as_str().into(),
                 location: e.location.as_str().into(),
                 summary: e.summary.as_str().into(),
             })
+            .collect(),
+    }))
+}
+
+/// A page of an item: its text first, then its publicity entries (the last text page carries
+/// the first of them).
+fn render_item(ui: &KioskWindow, layout: Layout, open: &Open) {
+    let adapter = ui.global::<DocumentsAdapter>();
+    let Some(article) = &open.article else {
+        adapter.set_withdrawn(true);
+        adapter.set_blocks(model(Vec::new()));
+        adapter.set_pictures(model(Vec::new()));
+        adapter.set_entries(model(Vec::new()));
+        adapter.set_detail_page(1);
+        adapter.set_detail_pages(1);
+        return;
+    };
+    let paged = Paged::new(article.blocks.clone(), layout);
+    let entry_pages = article.entries.len().div_ceil(ENTRIES_PER_PAGE);
+    let pages = (paged.count() + entry_pages.saturating_sub(1)).max(1);
+    let page = open.page.min(pages - 1);
+    adapter.set_withdrawn(false);
+    adapter.set_title(article.title.as_str().into());
+    adapter.set_meta(article.meta.as_str().into());
+    let on_text = page < paged.count();
+    adapter.set_blocks(if on_text {
+        paged.page(page)
+    } else {
+        model(Vec::new())
+    });
+    adapter.set_pictures(model(if page + 1 == paged.count() {
+        article.pictures.clone()
+    } else {
+        Vec::new()
+    }));
+    let entries = if page + 1 >= paged.count() {
+        let entry_page = page + 1 - paged.count();
+        article
+            .entries
+            .iter()
+            .skip(entry_page * ENTRIES_PER_PAGE)
+            .take(ENTRIES_PER_PAGE)
+            .cloned()
             .collect()
     } else {
         Vec::new()
     };
-    adapter.set_entries(model(shown));
+    adapter.set_entries(model(entries));
     adapter.set_detail_page(page as i32 + 1);
     adapter.set_detail_pages(pages as i32);
 }
@@ -160,7 +190,7 @@ pub(crate) fn render(shell: &Shell, ui: &KioskWindow) {
     adapter.set_kind(state.kind);
     adapter.set_open(state.open.is_some());
     match &state.open {
-        Some(open) => render_item(ui, shell, layout, open),
+        Some(open) => render_item(ui, layout, open),
         None => render_list(shell, ui, layout, &state),
     }
 }
@@ -194,6 +224,7 @@ pub(crate) fn open_item(
     id: &str,
     from: Option<Page>,
 ) {
+    let article = article(shell, id);
     update(shell, ui, |s| {
         if s.kind != kind {
             *s = State::default();
@@ -203,6 +234,7 @@ pub(crate) fn open_item(
             id: id.to_owned(),
             page: 0,
             from,
+            article,
         });
     });
     bump(ui);
@@ -230,6 +262,18 @@ pub(crate) fn back(shell: &Shell, ui: &KioskWindow) -> bool {
 
 /// A content release: the list or item is drawn again from the new content, in place.
 pub(crate) fn content_changed(shell: &Shell, ui: &KioskWindow) {
+    let open = shell
+        .state
+        .borrow()
+        .session
+        .documents
+        .open
+        .as_ref()
+        .map(|o| o.id.clone());
+    let article = open.and_then(|id| article(shell, &id));
+    if let Some(open) = &mut shell.state.borrow_mut().session.documents.open {
+        open.article = article;
+    }
     render(shell, ui);
 }
 

@@ -7,14 +7,14 @@ use std::rc::Rc;
 
 use protocol::content::EntryKind;
 use protocol::items::{Guide, GuideSection, Item};
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Image};
 
 use super::{Layout, Paged, documents, model, page_count, row};
 use crate::mirror::content::{MAX_PAGE, PageRequest};
 use crate::ui::shell::Shell;
 use crate::ui::{
-    Block, BlockKind, DocumentKind, GuideAdapter, GuideView, KioskWindow, Page, SearchWord,
-    markdown, pictures, qr,
+    Block, BlockKind, DocumentKind, GuideAdapter, GuideView, KioskWindow, Page, Picture,
+    SearchWord, markdown, pictures, qr,
 };
 
 /// Words offered for search, in the order shown; only those the content contains are shown.
@@ -51,17 +51,30 @@ pub(crate) struct Index {
     pub by_procedure: HashMap<String, String>,
 }
 
+/// A guide as shown, read and laid out when opened (and again after a content release), not
+/// at every page turn.
+pub(crate) struct Article {
+    title: String,
+    meta: String,
+    blocks: Vec<Block>,
+    pictures: Vec<Picture>,
+    /// The QR code, and whether it dials the help line.
+    qr: Option<(Image, bool)>,
+}
+
 /// A guide a visitor opened.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Open {
     pub id: String,
     /// From 0.
     pub page: usize,
     /// Where 返回 goes: the list or search (`None`), or the page it was opened from.
     pub from: Option<Page>,
+    /// `None`: not in the applied content (withdrawn while open).
+    pub article: Option<Rc<Article>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct State {
     pub view: GuideView,
     pub category: Option<usize>,
@@ -225,17 +238,33 @@ fn render_list(shell: &Shell, ui: &KioskWindow, layout: Layout, state: &State) {
     adapter.set_searching(!state.chosen.is_empty());
 }
 
-fn render_detail(shell: &Shell, ui: &KioskWindow, layout: Layout, open: &Open) {
-    let adapter = ui.global::<GuideAdapter>();
-    let guide = match shell.mirror.item(&open.id) {
-        Ok(Some(Item::Guide(g))) => Some(g),
-        Ok(_) => None,
+/// Reads and lays out the guide `id`; `None` when the content has no such guide.
+fn article(shell: &Shell, id: &str) -> Option<Rc<Article>> {
+    let guide = match shell.mirror.item(id) {
+        Ok(Some(Item::Guide(g))) => g,
+        Ok(_) => return None,
         Err(e) => {
-            tracing::warn!(error = %e, id = open.id, "cannot read a guide");
-            None
+            tracing::warn!(error = %e, id, "cannot read a guide");
+            return None;
         }
     };
-    let Some(guide) = guide else {
+    let target = qr_target(shell, id, &guide);
+    let qr = target
+        .as_deref()
+        .and_then(qr::image)
+        .map(|image| (image, target.is_some_and(|t| t.starts_with("tel:"))));
+    Some(Rc::new(Article {
+        title: guide.title.clone(),
+        meta: format!("{} · {}", guide.category, guide.updated_on),
+        blocks: guide_blocks(&guide),
+        pictures: pictures::pictures(&shell.mirror, &shell.blobs, &guide.images),
+        qr,
+    }))
+}
+
+fn render_detail(ui: &KioskWindow, layout: Layout, open: &Open) {
+    let adapter = ui.global::<GuideAdapter>();
+    let Some(article) = &open.article else {
         // Withdrawn by a content release while open: say so, keep the visitor on the page.
         adapter.set_withdrawn(true);
         adapter.set_blocks(model(Vec::new()));
@@ -245,25 +274,30 @@ fn render_detail(shell: &Shell, ui: &KioskWindow, layout: Layout, open: &Open) {
         adapter.set_detail_pages(1);
         return;
     };
-    let paged = Paged::new(guide_blocks(&guide), layout);
+    let paged = Paged::new(article.blocks.clone(), layout);
     let page = open.page.min(paged.count() - 1);
-    adapter.set_title(guide.title.as_str().into());
-    adapter.set_meta(format!("{} · {}", guide.category, guide.updated_on).into());
+    adapter.set_title(article.title.as_str().into());
+    adapter.set_meta(article.meta.as_str().into());
     adapter.set_withdrawn(false);
     adapter.set_blocks(paged.page(page));
+    // The pictures follow the text, on its last page.
     let last = page + 1 == paged.count();
     adapter.set_pictures(model(if last {
-        pictures::pictures(&shell.mirror, &shell.blobs, &guide.images)
+        article.pictures.clone()
     } else {
         Vec::new()
     }));
     adapter.set_detail_page(page as i32 + 1);
     adapter.set_detail_pages(paged.count() as i32);
-    let target = qr_target(shell, &open.id, &guide);
-    let image = target.as_deref().and_then(qr::image);
-    adapter.set_has_qr(image.is_some());
-    adapter.set_qr_dials(target.is_some_and(|t| t.starts_with("tel:")));
-    adapter.set_qr(image.unwrap_or_default());
+    adapter.set_has_qr(article.qr.is_some());
+    adapter.set_qr_dials(article.qr.as_ref().is_some_and(|(_, dials)| *dials));
+    adapter.set_qr(
+        article
+            .qr
+            .as_ref()
+            .map(|(image, _)| image.clone())
+            .unwrap_or_default(),
+    );
 }
 
 pub(crate) fn render(shell: &Shell, ui: &KioskWindow) {
@@ -272,7 +306,7 @@ pub(crate) fn render(shell: &Shell, ui: &KioskWindow) {
     let adapter = ui.global::<GuideAdapter>();
     adapter.set_view(state.view);
     match (&state.open, state.view) {
-        (Some(open), GuideView::Detail) => render_detail(shell, ui, layout, open),
+        (Some(open), GuideView::Detail) => render_detail(ui, layout, open),
         _ => render_list(shell, ui, layout, &state),
     }
 }
@@ -290,6 +324,7 @@ pub(crate) fn open(shell: &Shell, ui: &KioskWindow) {
 
 /// One guide, from a list or another page (`from`, where 返回 goes).
 pub(crate) fn open_item(shell: &Shell, ui: &KioskWindow, id: &str, from: Option<Page>) {
+    let article = article(shell, id);
     update(shell, ui, |s| {
         if s.view != GuideView::Detail {
             s.behind = s.view;
@@ -299,6 +334,7 @@ pub(crate) fn open_item(shell: &Shell, ui: &KioskWindow, id: &str, from: Option<
             id: id.to_owned(),
             page: 0,
             from,
+            article,
         });
     });
     ui.global::<GuideAdapter>()
@@ -364,10 +400,22 @@ pub(crate) fn content_changed(shell: &Shell, ui: &KioskWindow) {
         tracing::warn!(error = %e, "cannot index the guides");
         Index::default()
     });
+    let open = shell
+        .state
+        .borrow()
+        .session
+        .guides
+        .open
+        .as_ref()
+        .map(|o| o.id.clone());
+    let article = open.and_then(|id| article(shell, &id));
     let mut state = shell.state.borrow_mut();
     let guides = &mut state.session.guides;
     guides.category = guides.category.filter(|&c| c < index.categories.len());
     guides.chosen.retain(|w| index.words.contains(w));
+    if let Some(open) = &mut guides.open {
+        open.article = article;
+    }
     state.guides = index;
     drop(state);
     render(shell, ui);

@@ -46,8 +46,12 @@ impl Default for State {
     }
 }
 
+/// Whole seconds left, rounded up: the countdown shows 1 until the lock has ended.
 fn cooldown_seconds(lock: Option<Lock>, now: DateTime<Utc>) -> i32 {
-    lock.map_or(0, |l| (l.until - now).num_seconds().max(0) as i32)
+    lock.map_or(0, |l| {
+        let ms = (l.until - now).num_milliseconds().max(0) as u64;
+        ms.div_ceil(1000) as i32
+    })
 }
 
 pub(crate) fn render(shell: &Shell, ui: &KioskWindow) {
