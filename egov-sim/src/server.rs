@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::db::{Db, meta_get};
-use crate::state::{AppState, Config, Faults, SimClock};
+use crate::state::{AppState, Config, FaultDice, Faults, SimClock};
 
 /// Command-line options; every one has a default suited to a local demo.
 #[derive(Debug, Clone, clap::Parser)]
@@ -27,7 +27,8 @@ pub struct Options {
     /// Cases seeded on first start (up to millions).
     #[arg(long, default_value_t = 2_000)]
     pub cases: u64,
-    /// Seed of the demo data (same seed, same province).
+    /// Seed of the demo data (same seed, same province) and of the fault injection (same
+    /// seed, same requests in the same order: the same faults).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// How much faster than real time the workflow runs (e.g. 3600: an hour a second).
@@ -102,6 +103,7 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,
                 latency_ms: options.latency,
+                dice: FaultDice::seeded(options.seed),
             },
         }),
         clock: SimClock::new(sim_start, options.speedup),
