@@ -2,8 +2,8 @@
 //! its overlaps with the reference layers.
 
 use geo::{
-    BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Polygon,
-    Validation,
+    BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Orient, Polygon,
+    Validation, orient::Direction,
 };
 use protocol::layers::{Layer, LayerFeature};
 use protocol::plots::{Corner, Overlap};
@@ -11,8 +11,7 @@ use protocol::plots::{Corner, Overlap};
 /// Overlaps smaller than this are rounding noise from the polygon clipper, not findings.
 const MIN_OVERLAP_M2: f64 = 0.01;
 
-/// The plot's boundary as a polygon, or why it is not a valid one.
-pub fn plot_polygon(corners: &[Corner]) -> Result<Polygon<f64>, String> {
+fn ring(corners: &[Corner]) -> Result<LineString<f64>, String> {
     let ring: Vec<(f64, f64)> = corners.iter().map(|c| (c.lon, c.lat)).collect();
     for (i, pair) in ring.windows(2).enumerate() {
         if pair[0] == pair[1] {
@@ -23,7 +22,17 @@ pub fn plot_polygon(corners: &[Corner]) -> Result<Polygon<f64>, String> {
             ));
         }
     }
-    let polygon = Polygon::new(LineString::from(ring), vec![]);
+    Ok(LineString::from(ring))
+}
+
+/// The plot's boundary (with its holes) as a polygon, or why it is not a valid one.
+pub fn plot_polygon(corners: &[Corner], holes: &[Vec<Corner>]) -> Result<Polygon<f64>, String> {
+    let interiors = holes
+        .iter()
+        .map(|h| ring(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Exterior counter-clockwise, holes clockwise, as the geodesic area expects.
+    let polygon = Polygon::new(ring(corners)?, interiors).orient(Direction::Default);
     if let Some(problem) = polygon.validation_errors().into_iter().next() {
         return Err(format!("the boundary is not a simple polygon: {problem}"));
     }
@@ -102,22 +111,36 @@ mod tests {
     fn bow_tie_is_refused() {
         let mut corners = square(112.7, 25.7, 0.001);
         corners.swap(1, 2);
-        assert!(plot_polygon(&corners).is_err());
+        assert!(plot_polygon(&corners, &[]).is_err());
     }
 
     #[test]
     fn repeated_corner_is_refused() {
         let mut corners = square(112.7, 25.7, 0.001);
         corners.insert(1, corners[0].clone());
-        let err = plot_polygon(&corners).unwrap_err();
+        let err = plot_polygon(&corners, &[]).unwrap_err();
         assert!(err.contains("same point"), "{err}");
     }
 
     #[test]
+    fn a_hole_is_taken_out_of_the_area_and_a_hole_outside_is_refused() {
+        let whole = plot_polygon(&square(112.7, 25.7, 0.001), &[])
+            .unwrap()
+            .geodesic_area_unsigned();
+        let hole = square(112.7002, 25.7002, 0.0005);
+        let holed = plot_polygon(&square(112.7, 25.7, 0.001), std::slice::from_ref(&hole))
+            .unwrap()
+            .geodesic_area_unsigned();
+        assert!((holed / whole - 0.75).abs() < 0.01, "{holed} of {whole}");
+        let outside = square(112.8, 25.7, 0.0005);
+        assert!(plot_polygon(&square(112.7, 25.7, 0.001), &[outside]).is_err());
+    }
+
+    #[test]
     fn overlap_area_is_the_shared_part() {
-        let plot = plot_polygon(&square(112.7, 25.7, 0.001)).unwrap();
-        let half_shifted = plot_polygon(&square(112.7005, 25.7, 0.001)).unwrap();
-        let far = plot_polygon(&square(113.7, 25.7, 0.001)).unwrap();
+        let plot = plot_polygon(&square(112.7, 25.7, 0.001), &[]).unwrap();
+        let half_shifted = plot_polygon(&square(112.7005, 25.7, 0.001), &[]).unwrap();
+        let far = plot_polygon(&square(113.7, 25.7, 0.001), &[]).unwrap();
         let feature = |id: &str, p: &Polygon<f64>| {
             IndexedFeature::new(
                 Layer::Parcels,

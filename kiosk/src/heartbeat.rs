@@ -97,6 +97,7 @@ pub fn build(
         last_error: faults.first().map(|f| format!("{}: {}", f.part, f.message)),
         faults,
         completed: unreported(mirror)?,
+        bridge: None,
     })
 }
 

@@ -4,7 +4,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod backoff;
 pub mod config;
 pub mod content;
 pub mod daemon;
@@ -19,6 +18,8 @@ pub mod throttle;
 mod toml_line;
 
 pub use error::{Error, Result};
+/// Retry pacing, shared with the bridge's uploader.
+pub use protocol::backoff;
 
 /// Reported in heartbeats.
 pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -41,9 +41,15 @@ pub struct PlotSubmission {
     pub surveyed_at: DateTime<Utc>,
     /// Corners in boundary order, the ring not repeated at the end.
     pub corners: Vec<Corner>,
+    /// Inner rings (holes: a pond, another owner's plot inside), each like `corners`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<Vec<Corner>>,
     /// Area computed by the bridge in the CGCS2000 Gauss-Krüger plane.
     #[serde(default)]
     pub area_m2: Option<f64>,
+    /// 1-σ uncertainty of `area_m2` from the corners' σ, m².
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_uncertainty_m2: Option<f64>,
     /// Warnings the bridge showed the officer (poor accuracy, overlaps…).
     #[serde(default)]
     pub warnings: Vec<String>,
@@ -62,10 +68,17 @@ impl PlotSubmission {
                 self.corners.len()
             ));
         }
-        if self.corners.len() > MAX_CORNERS {
+        let hole_corners: usize = self.holes.iter().map(Vec::len).sum();
+        if self.corners.len() + hole_corners > MAX_CORNERS {
             return Err(format!("a plot has at most {MAX_CORNERS} corners"));
         }
-        for c in &self.corners {
+        if let Some(hole) = self.holes.iter().find(|h| h.len() < 3) {
+            return Err(format!(
+                "a hole needs at least 3 corners, got {}",
+                hole.len()
+            ));
+        }
+        for c in self.corners.iter().chain(self.holes.iter().flatten()) {
             // China lies within these bounds; anything else is a wrong datum or a bad fix.
             let in_china = (73.0..=136.0).contains(&c.lon) && (3.0..=54.0).contains(&c.lat);
             if !in_china {

@@ -120,7 +120,9 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
         name: "樟市镇 村民建房 1".into(),
         surveyed_at: Utc::now(),
         corners: square_around(lon, lat, 0.0001),
+        holes: vec![],
         area_m2: Some(450.0),
+        area_uncertainty_m2: None,
         warnings: vec![],
     };
     let (first, receipt) = client.post_plot("key-1", &plot).await.unwrap();
