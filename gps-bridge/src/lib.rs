@@ -1,15 +1,17 @@
 //! Land Hall gps-bridge: reads handheld GPS receivers (NMEA 0183) and turns what they send into
-//! durable survey records.
+//! durable survey records, checks them into plots and delivers them upstream exactly once.
 
-pub mod bridge;
 pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod device;
+pub mod dock;
 pub mod geo;
+pub mod health;
 pub mod import;
 mod log_limit;
 pub mod nmea;
+pub mod outbox;
 pub mod replay;
 pub mod reply_text;
 pub mod sanity;

@@ -45,9 +45,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Turn the marked corners into a plot candidate.
+    /// Turn one unit's marked corners into a plot, checked into the outbox.
     ClosePlot {
         name: Option<String>,
+        /// The unit's port, when marks of several units are open (or a GPX file's path, for
+        /// the waypoints its import recorded).
+        #[arg(long)]
+        port: Option<String>,
         /// Print the bridge's whole reply (with every corner's raw sentences) as JSON.
         #[arg(long)]
         json: bool,
@@ -120,9 +124,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(daemon::run(config, async {
-                let _ = tokio::signal::ctrl_c().await;
-            }))?;
+            runtime.block_on(async {
+                // Listening before the daemon starts, so an early SIGTERM is not lost.
+                let stop = daemon::stop_signal();
+                daemon::run(config, async {
+                    if let Err(e) = stop.await {
+                        tracing::error!(error = %format!("{e:#}"), "cannot wait for signals; stopping");
+                    }
+                })
+                .await
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Mark {
@@ -135,9 +146,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &Request::Mark { name, secs, port },
             (!json).then_some(reply_text::mark),
         ),
-        Command::ClosePlot { name, json } => control_command(
+        Command::ClosePlot { name, port, json } => control_command(
             &config,
-            &Request::ClosePlot { name },
+            &Request::ClosePlot { name, port },
             (!json).then_some(reply_text::close_plot),
         ),
         Command::Status => control_command(&config, &Request::Status, None),

@@ -195,7 +195,10 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     // The first mark was committed before its reply; one corner is no plot.
     let store = SurveyStore::open(&bridge.config.database).unwrap();
     assert_eq!(store.open_marks().unwrap().len(), 1);
-    let reply = bridge.request(&Request::ClosePlot { name: None });
+    let reply = bridge.request(&Request::ClosePlot {
+        name: None,
+        port: None,
+    });
     assert_eq!(reply["ok"], false, "{reply}");
 
     // Two more corners from the re-docked unit make the plot.
@@ -205,6 +208,7 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     }
     let reply = bridge.request(&Request::ClosePlot {
         name: Some("wang".to_owned()),
+        port: None,
     });
     assert_eq!(reply["ok"], true, "{reply}");
     let plot = store

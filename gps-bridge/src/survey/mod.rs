@@ -8,7 +8,7 @@ mod store;
 
 pub use capture::{CaptureError, CornerCapture, FixType, QualityFilter};
 pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
-pub use store::{GpxRecords, StoredMark, SurveyStore};
+pub use store::{GpxRecords, RouteRecord, StoredMark, SurveyStore};
 
 use serde::{Deserialize, Serialize};
 

@@ -81,8 +81,19 @@ pub struct GpxRecords {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredMark {
     pub id: i64,
+    /// The unit's port, or the GPX file's path.
     pub device: String,
     pub corner: Corner,
+    /// A waypoint recorded by a GPX import, not marked live.
+    pub imported: bool,
+}
+
+/// What [`SurveyStore::record_route`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteRecord {
+    New(i64),
+    /// The same route was recorded before, as this candidate.
+    Known(i64),
 }
 
 /// Sentences are stored one per line: they never contain a line break.
@@ -188,7 +199,7 @@ impl SurveyStore {
     /// Marks not yet closed into a plot, in the order they were taken.
     pub fn open_marks(&self) -> anyhow::Result<Vec<StoredMark>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, device, name, lon, lat, sigma_m, fixes, raw FROM marks
+            "SELECT id, device, name, lon, lat, sigma_m, fixes, raw, gpx_file_id FROM marks
              WHERE candidate_id IS NULL ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -203,31 +214,58 @@ impl SurveyStore {
                     fixes: r.get(6)?,
                     raw: split_raw(r.get(7)?),
                 },
+                imported: r.get::<_, Option<i64>>(8)?.is_some(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Turns the open marks into a plot candidate, in one transaction.
-    pub fn close_plot(&mut self, name: Option<&str>) -> anyhow::Result<(i64, PlotCandidate)> {
-        let marks = self.open_marks()?;
+    /// Turns one unit's open marks into a plot candidate, in one transaction. A mark belongs
+    /// to the unit it was taken with: `device` names the unit's port (or a GPX import's path,
+    /// for the waypoints it recorded); without it, the one unit with open marks taken live.
+    /// Waypoints a GPX import recorded are only ever closed by naming the file.
+    pub fn close_plot(
+        &mut self,
+        name: Option<&str>,
+        device: Option<&str>,
+    ) -> anyhow::Result<(i64, PlotCandidate)> {
+        let open = self.open_marks()?;
+        let device = match device {
+            Some(device) => device.to_owned(),
+            None => {
+                let mut live: Vec<&str> = open
+                    .iter()
+                    .filter(|m| !m.imported)
+                    .map(|m| m.device.as_str())
+                    .collect();
+                live.sort_unstable();
+                live.dedup();
+                match live.as_slice() {
+                    [one] => (*one).to_owned(),
+                    [] => bail!("a plot needs at least 3 marked corners, 0 marked"),
+                    several => bail!(
+                        "marks of several units are open ({}): name one with --port",
+                        several.join(", ")
+                    ),
+                }
+            }
+        };
+        let marks: Vec<&StoredMark> = open.iter().filter(|m| m.device == device).collect();
         if marks.len() < MIN_CORNERS {
             bail!(
-                "a plot needs at least 3 marked corners, {} marked",
+                "a plot needs at least 3 marked corners, {} marked on {device}",
                 marks.len()
             );
         }
-        let devices: Vec<&str> = marks.iter().map(|m| m.device.as_str()).collect();
-        let device = if devices.iter().all(|d| *d == devices[0]) {
-            devices[0].to_owned()
-        } else {
-            devices.join(",")
-        };
         let tx = self.conn.transaction()?;
         let fallback_name = format!("plot-{}", marks[0].id);
         let plot = PlotCandidate {
             name: name.map_or(fallback_name, str::to_owned),
-            source: Source::CornerCapture,
+            source: if marks[0].imported {
+                Source::GpxImport
+            } else {
+                Source::CornerCapture
+            },
             device,
             corners: marks.iter().map(|m| m.corner.clone()).collect(),
             raw: Vec::new(),
@@ -241,6 +279,46 @@ impl SurveyStore {
         }
         tx.commit()?;
         Ok((id, plot))
+    }
+
+    /// Records a route a unit transferred, unless the store holds the same route already:
+    /// the same name and the same corners at the same positions, bit for bit. A handheld sends
+    /// its active route over and over; a restarted bridge hears it again and must not take it
+    /// for a new survey.
+    pub fn record_route(&mut self, plot: &PlotCandidate) -> anyhow::Result<RouteRecord> {
+        let tx = self.conn.transaction()?;
+        let same_name: Vec<i64> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM plot_candidates WHERE source = ?1 AND name = ?2 ORDER BY id DESC",
+            )?;
+            stmt.query_map(params![Source::RouteTransfer.name(), plot.name], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        for id in same_name {
+            let mut stmt = tx.prepare_cached(
+                "SELECT name, lon, lat FROM corners WHERE candidate_id = ?1 ORDER BY seq",
+            )?;
+            let corners: Vec<(String, f64, f64)> = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let same = corners.len() == plot.corners.len()
+                && corners
+                    .iter()
+                    .zip(&plot.corners)
+                    .all(|((name, lon, lat), c)| {
+                        *name == c.name
+                            && lon.to_bits() == c.lon.to_bits()
+                            && lat.to_bits() == c.lat.to_bits()
+                    });
+            if same {
+                return Ok(RouteRecord::Known(id));
+            }
+        }
+        let id = insert_candidate(&tx, plot, None)?;
+        tx.commit()?;
+        Ok(RouteRecord::New(id))
     }
 
     pub fn candidate(&self, id: i64) -> anyhow::Result<Option<PlotCandidate>> {
@@ -287,6 +365,15 @@ impl SurveyStore {
             corners,
             raw: split_raw(raw),
         }))
+    }
+
+    /// Ids of the plot candidates recorded after `id`, oldest first.
+    pub fn candidate_ids_after(&self, id: i64) -> anyhow::Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM plot_candidates WHERE id > ?1 ORDER BY id")?;
+        let ids = stmt.query_map([id], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
     }
 
     /// Ids of all plot candidates, oldest first.
@@ -425,7 +512,10 @@ mod tests {
         store
             .insert_mark("/dev/ttyUSB0", &corner("J2", 116.2))
             .unwrap();
-        assert!(store.close_plot(None).is_err(), "two corners are no plot");
+        assert!(
+            store.close_plot(None, None).is_err(),
+            "two corners are no plot"
+        );
         store
             .insert_mark("/dev/ttyUSB0", &corner("J3", 116.3))
             .unwrap();
@@ -436,7 +526,7 @@ mod tests {
             ),
             (3, 0)
         );
-        let (id, plot) = store.close_plot(Some("wang-homestead")).unwrap();
+        let (id, plot) = store.close_plot(Some("wang-homestead"), None).unwrap();
         assert_eq!(plot.source, Source::CornerCapture);
         assert_eq!(plot.device, "/dev/ttyUSB0");
         let names: Vec<String> = plot.corners.iter().map(|c| c.name.clone()).collect();
@@ -450,6 +540,82 @@ mod tests {
             ),
             (0, 1)
         );
+    }
+
+    #[test]
+    fn a_plot_is_closed_from_one_units_marks_never_an_imports_or_anothers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        for (i, name) in ["J1", "J2", "J3"].into_iter().enumerate() {
+            store
+                .insert_mark("/dev/ttyUSB0", &corner(name, 116.1 + i as f64 * 0.1))
+                .unwrap();
+            store
+                .insert_mark("/dev/ttyUSB1", &corner(name, 117.1 + i as f64 * 0.1))
+                .unwrap();
+        }
+        let waypoints = [
+            corner("W1", 118.1),
+            corner("W2", 118.2),
+            corner("W3", 118.3),
+        ];
+        store
+            .insert_gpx_import("Current.gpx", b"<gpx/>", &[], &waypoints)
+            .unwrap();
+        let err = store.close_plot(None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("several units") && err.contains("/dev/ttyUSB1") && !err.contains("gpx"),
+            "{err}"
+        );
+        let (_, one) = store.close_plot(Some("a"), Some("/dev/ttyUSB1")).unwrap();
+        assert!(one.corners.iter().all(|c| c.lon > 117.0 && c.lon < 118.0));
+        assert_eq!(one.device, "/dev/ttyUSB1");
+        // Only ttyUSB0's live marks are left to choose from: the import's are never mixed in.
+        let (_, other) = store.close_plot(Some("b"), None).unwrap();
+        assert!(other.corners.iter().all(|c| c.lon < 117.0), "{other:?}");
+        assert!(store.close_plot(None, None).is_err());
+        let (_, imported) = store.close_plot(None, Some("Current.gpx")).unwrap();
+        assert_eq!(imported.source, Source::GpxImport);
+        assert_eq!(imported.corners.len(), 3);
+        assert_eq!(store.open_mark_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_route_recorded_before_is_recognised_and_a_changed_one_is_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let plot = PlotCandidate {
+            name: "PLOT".to_owned(),
+            source: Source::RouteTransfer,
+            device: "/dev/ttyUSB0".to_owned(),
+            corners: vec![
+                corner("C1", 116.1),
+                corner("C2", 116.2),
+                corner("C3", 116.3),
+            ],
+            raw: vec![],
+        };
+        let RouteRecord::New(first) = SurveyStore::open(&path)
+            .unwrap()
+            .record_route(&plot)
+            .unwrap()
+        else {
+            panic!("a first route is new")
+        };
+        // A restarted bridge (a new store handle) hears the route again, on another port.
+        let mut store = SurveyStore::open(&path).unwrap();
+        let again = PlotCandidate {
+            device: "/dev/ttyUSB1".to_owned(),
+            ..plot.clone()
+        };
+        assert_eq!(
+            store.record_route(&again).unwrap(),
+            RouteRecord::Known(first)
+        );
+        let mut moved = plot.clone();
+        moved.corners[2].lat += 1e-7;
+        assert!(matches!(store.record_route(&moved).unwrap(), RouteRecord::New(id) if id != first));
+        assert_eq!(store.candidate_count().unwrap(), 2);
     }
 
     #[test]
