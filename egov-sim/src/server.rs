@@ -110,6 +110,24 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
     })
 }
 
+/// Serves `state` on an ephemeral 127.0.0.1 port, on `runtime`, and returns the base URL: the
+/// simulator in process, for tests and benchmarks. The port is bound here, not inside the
+/// runtime, so that callers on another runtime (async tests) can start a server too.
+pub fn serve_loopback(
+    runtime: &tokio::runtime::Handle,
+    state: AppState,
+) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let router = crate::http::router(state);
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, router).await
+    });
+    Ok(url)
+}
+
 /// Serves until the process is stopped.
 pub async fn run(options: Options) -> anyhow::Result<()> {
     let state = prepare(&options)?;

@@ -9,6 +9,7 @@ pub mod dock;
 pub mod geo;
 pub mod health;
 pub mod import;
+pub mod layers;
 mod log_limit;
 pub mod nmea;
 pub mod outbox;
