@@ -10,6 +10,7 @@ pub mod geo;
 pub mod import;
 mod log_limit;
 pub mod nmea;
+pub mod plot;
 pub mod replay;
 pub mod reply_text;
 pub mod sanity;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
 use gps_bridge::nmea::FramerConfig;
+use gps_bridge::plot::LandKind;
 use gps_bridge::replay::replay;
 use gps_bridge::{daemon, import, reply_text, simulator};
 use serde_json::Value;
@@ -48,6 +49,10 @@ enum Command {
     /// Turn the marked corners into a plot candidate.
     ClosePlot {
         name: Option<String>,
+        /// The land the homestead is on, for the area limit: cultivated, other or barren
+        /// (default: checks.default_land).
+        #[arg(long)]
+        land: Option<LandKind>,
         /// Print the bridge's whole reply (with every corner's raw sentences) as JSON.
         #[arg(long)]
         json: bool,
@@ -135,9 +140,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &Request::Mark { name, secs, port },
             (!json).then_some(reply_text::mark),
         ),
-        Command::ClosePlot { name, json } => control_command(
+        Command::ClosePlot { name, land, json } => control_command(
             &config,
-            &Request::ClosePlot { name },
+            &Request::ClosePlot { name, land },
             (!json).then_some(reply_text::close_plot),
         ),
         Command::Status => control_command(&config, &Request::Status, None),

@@ -120,6 +120,7 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
         name: "樟市镇 村民建房 1".into(),
         surveyed_at: Utc::now(),
         corners: square_around(lon, lat, 0.0001),
+        holes: vec![],
         area_m2: Some(450.0),
         warnings: vec![],
     };
