@@ -2,8 +2,8 @@
 //! its overlaps with the reference layers.
 
 use geo::{
-    BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Orient, Polygon,
-    Validation, orient::Direction,
+    BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Polygon,
+    Validation,
 };
 use protocol::layers::{Layer, LayerFeature};
 use protocol::plots::{Corner, Overlap};
@@ -11,28 +11,23 @@ use protocol::plots::{Corner, Overlap};
 /// Overlaps smaller than this are rounding noise from the polygon clipper, not findings.
 const MIN_OVERLAP_M2: f64 = 0.01;
 
+/// One ring of the plot as a closed line, or why its corners are not a ring.
 fn ring(corners: &[Corner]) -> Result<LineString<f64>, String> {
-    let ring: Vec<(f64, f64)> = corners.iter().map(|c| (c.lon, c.lat)).collect();
-    for (i, pair) in ring.windows(2).enumerate() {
-        if pair[0] == pair[1] {
+    for pair in corners.windows(2) {
+        if (pair[0].lon, pair[0].lat) == (pair[1].lon, pair[1].lat) {
             return Err(format!(
                 "corners {} and {} are the same point",
-                corners[i].name,
-                corners[i + 1].name
+                pair[0].name, pair[1].name
             ));
         }
     }
-    Ok(LineString::from(ring))
+    Ok(corners.iter().map(|c| (c.lon, c.lat)).collect())
 }
 
 /// The plot's boundary (with its holes) as a polygon, or why it is not a valid one.
 pub fn plot_polygon(corners: &[Corner], holes: &[Vec<Corner>]) -> Result<Polygon<f64>, String> {
-    let interiors = holes
-        .iter()
-        .map(|h| ring(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Exterior counter-clockwise, holes clockwise, as the geodesic area expects.
-    let polygon = Polygon::new(ring(corners)?, interiors).orient(Direction::Default);
+    let holes = holes.iter().map(|h| ring(h)).collect::<Result<_, _>>()?;
+    let polygon = Polygon::new(ring(corners)?, holes);
     if let Some(problem) = polygon.validation_errors().into_iter().next() {
         return Err(format!("the boundary is not a simple polygon: {problem}"));
     }
@@ -123,16 +118,16 @@ mod tests {
     }
 
     #[test]
-    fn a_hole_is_taken_out_of_the_area_and_a_hole_outside_is_refused() {
-        let whole = plot_polygon(&square(112.7, 25.7, 0.001), &[])
-            .unwrap()
-            .geodesic_area_unsigned();
-        let hole = square(112.7002, 25.7002, 0.0005);
-        let holed = plot_polygon(&square(112.7, 25.7, 0.001), std::slice::from_ref(&hole))
-            .unwrap()
-            .geodesic_area_unsigned();
-        assert!((holed / whole - 0.75).abs() < 0.01, "{holed} of {whole}");
-        let outside = square(112.8, 25.7, 0.0005);
+    fn a_hole_is_taken_out_of_the_area() {
+        let whole = plot_polygon(&square(112.7, 25.7, 0.001), &[]).unwrap();
+        let mut yard = square(112.7003, 25.7003, 0.0004);
+        yard.reverse();
+        let with_hole = plot_polygon(&square(112.7, 25.7, 0.001), &[yard.clone()]).unwrap();
+        let hole = plot_polygon(&square(112.7003, 25.7003, 0.0004), &[]).unwrap();
+        let expected = whole.geodesic_area_unsigned() - hole.geodesic_area_unsigned();
+        assert!((with_hole.geodesic_area_unsigned() - expected).abs() < 1e-6);
+        // A hole outside the boundary is refused.
+        let outside = square(112.71, 25.7, 0.0004);
         assert!(plot_polygon(&square(112.7, 25.7, 0.001), &[outside]).is_err());
     }
 

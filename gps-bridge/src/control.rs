@@ -13,6 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::plot::LandKind;
+
 /// A request and where its answer goes.
 pub type Call<R> = (Request, oneshot::Sender<R>);
 
@@ -31,6 +33,9 @@ pub enum Request {
         name: Option<String>,
         #[serde(default)]
         port: Option<String>,
+        /// The land the plot is on; `None`: `checks.default_land`.
+        #[serde(default)]
+        land: Option<LandKind>,
     },
 }
 

@@ -13,7 +13,7 @@ use crate::survey::{Corner, MIN_CORNERS, PlotCandidate, Source, SurveyStore};
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     /// The stored copy of the file.
-    pub gpx_file: i64,
+    pub file: i64,
     pub plot_candidates: Vec<i64>,
     pub marks: Vec<i64>,
     /// Points without a usable position (or, for waypoints, without a name).
@@ -75,13 +75,13 @@ fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
             survey.skipped_routes.push(SkippedRoute { name, reason });
             continue;
         }
-        survey.routes.push(PlotCandidate {
+        survey.routes.push(PlotCandidate::new(
             name,
-            source: Source::GpxImport,
-            device: file.to_owned(),
+            Source::GpxImport,
+            file,
             corners,
-            raw: Vec::new(),
-        });
+            Vec::new(),
+        ));
     }
     for (w, point) in (1..).zip(&gpx.waypoints) {
         match point
@@ -102,14 +102,15 @@ pub fn import_gpx(file: &Path, database: &Path) -> anyhow::Result<ImportSummary>
         gpx::read(content.as_slice()).with_context(|| format!("reading GPX {}", file.display()))?;
     let name = file.to_string_lossy();
     let survey = survey_of(&gpx, &name);
-    let records = SurveyStore::open(database)?.insert_gpx_import(
+    let records = SurveyStore::open(database)?.insert_file_import(
         &name,
+        "gpx",
         &content,
         &survey.routes,
         &survey.waypoints,
     )?;
     Ok(ImportSummary {
-        gpx_file: records.gpx_file,
+        file: records.file,
         plot_candidates: records.plot_candidates,
         marks: records.marks,
         skipped_points: survey.skipped_points,
@@ -164,10 +165,14 @@ mod tests {
         assert_eq!(plot.corners[1].lat, 39.9002);
         assert_eq!(plot.corners[3].raw, ["rte[1]/rtept[4]"]);
         // The file itself is kept, exactly as it was, for audit.
-        let (path, content) = store.gpx_file_of(id).unwrap().unwrap();
+        let stored = store.imported_file_of(id).unwrap().unwrap();
         assert_eq!(
-            (path.as_str(), content.as_slice()),
-            (file.to_str().unwrap(), GPX.as_bytes())
+            (
+                stored.path.as_str(),
+                stored.format.as_str(),
+                stored.content.as_slice()
+            ),
+            (file.to_str().unwrap(), "gpx", GPX.as_bytes())
         );
         let marks = store.open_marks().unwrap();
         assert_eq!(marks[1].corner.name, "J2 & J3");

@@ -13,6 +13,7 @@ pub mod layers;
 mod log_limit;
 pub mod nmea;
 pub mod outbox;
+pub mod plot;
 pub mod replay;
 pub mod reply_text;
 pub mod sanity;

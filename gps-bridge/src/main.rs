@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
 use gps_bridge::nmea::FramerConfig;
+use gps_bridge::plot::LandKind;
 use gps_bridge::replay::replay;
 use gps_bridge::{daemon, import, reply_text, simulator};
 use serde_json::Value;
@@ -52,6 +53,10 @@ enum Command {
         /// the waypoints its import recorded).
         #[arg(long)]
         port: Option<String>,
+        /// The land the homestead is on, for the area limit: cultivated, other or barren
+        /// (default: checks.default_land).
+        #[arg(long)]
+        land: Option<LandKind>,
         /// Print the bridge's whole reply (with every corner's raw sentences) as JSON.
         #[arg(long)]
         json: bool,
@@ -146,9 +151,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &Request::Mark { name, secs, port },
             (!json).then_some(reply_text::mark),
         ),
-        Command::ClosePlot { name, port, json } => control_command(
+        Command::ClosePlot {
+            name,
+            port,
+            land,
+            json,
+        } => control_command(
             &config,
-            &Request::ClosePlot { name, port },
+            &Request::ClosePlot { name, port, land },
             (!json).then_some(reply_text::close_plot),
         ),
         Command::Status => control_command(&config, &Request::Status, None),

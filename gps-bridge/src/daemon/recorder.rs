@@ -101,8 +101,11 @@ impl Recorder {
                 self.dock.handle_mark(name, secs, port, reply, now);
                 return;
             }
-            Request::ClosePlot { name, port } => {
-                match self.store.close_plot(name.as_deref(), port.as_deref()) {
+            Request::ClosePlot { name, port, land } => {
+                match self
+                    .store
+                    .close_plot(name.as_deref(), port.as_deref(), land)
+                {
                     Ok((id, plot)) => {
                         tracing::info!(candidate = id, name = %plot.name, device = %plot.device, "marks closed into a plot candidate");
                         let outbox = self.plots.check(id, &plot);

@@ -281,13 +281,14 @@ impl RouteAssembler {
         if !self.remember_report(id, signature(&corners)) {
             return;
         }
-        self.events.push_back(RouteEvent::Complete(PlotCandidate {
-            name: pending.title(id),
-            source: Source::RouteTransfer,
-            device: self.device.clone(),
-            corners,
-            raw: pending.raw,
-        }));
+        self.events
+            .push_back(RouteEvent::Complete(PlotCandidate::new(
+                pending.title(id),
+                Source::RouteTransfer,
+                self.device.clone(),
+                corners,
+                pending.raw,
+            )));
     }
 
     /// The caller could not record `plot` (say, the disk was full): it is no longer counted as
