@@ -133,14 +133,21 @@ pub struct PlotSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlotCorner {
     pub name: String,
-    /// CGCS2000 degrees.
+    /// CGCS2000 degrees. A refused input may hold a NaN, which JSON writes as `null`.
+    #[serde(deserialize_with = "nan_for_null")]
     pub lon: f64,
+    #[serde(deserialize_with = "nan_for_null")]
     pub lat: f64,
     /// Horizontal 1σ, metres, when known.
     pub sigma_m: Option<f64>,
     pub fixes: u32,
     #[serde(flatten)]
     pub plane: Option<PlanePoint>,
+}
+
+/// Reads `null` (how JSON writes a NaN) back as NaN, so a refused input is stored whole.
+fn nan_for_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl PlotCorner {
