@@ -5,15 +5,18 @@
 //! - [`projection`]: CGCS2000 3° Gauss-Krüger zones, forward and inverse;
 //! - [`shape`]: is it a simple polygon with holes inside, and its orientation;
 //! - [`area`]: plane area in m², 亩 and ha, ellipsoid area, uncertainty, rounding for display;
+//! - [`checks`]: fixes, corner accuracy, far corners, the zone's meridian, area limits;
 //! - [`duplicates`]: 查重, the plot against the office's earlier plots;
 //! - [`finding`]: what the checks found, coded for programs and worded for officers.
 //!
 //! [`check`] runs them in order: corners outside China or too many stop it before projection;
-//! a shape that is not a polygon stops it before the areas. Whatever is found, the report keeps
+//! the corners are checked next, then the shape; a shape that is not a polygon stops it before
+//! the areas, the area limit and 查重. Whatever is found, the report keeps
 //! the corners as given (with their plane coordinates once projected), so nothing of the input
 //! is lost with a refusal.
 
 pub mod area;
+pub mod checks;
 pub mod duplicates;
 pub mod finding;
 pub mod projection;
@@ -130,14 +133,21 @@ pub struct PlotSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlotCorner {
     pub name: String,
-    /// CGCS2000 degrees.
+    /// CGCS2000 degrees. A refused input may hold a NaN, which JSON writes as `null`.
+    #[serde(deserialize_with = "nan_for_null")]
     pub lon: f64,
+    #[serde(deserialize_with = "nan_for_null")]
     pub lat: f64,
     /// Horizontal 1σ, metres, when known.
     pub sigma_m: Option<f64>,
     pub fixes: u32,
     #[serde(flatten)]
     pub plane: Option<PlanePoint>,
+}
+
+/// Reads `null` (how JSON writes a NaN) back as NaN, so a refused input is stored whole.
+fn nan_for_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl PlotCorner {
@@ -327,6 +337,25 @@ pub fn check(
     // the exact transverse Mercator still converges; tested at the extremes).
     let plane = plane.expect("a corner in China projects in every zone of China");
     let given = as_given(&rings, Some(&plane));
+    let corners: Vec<&Corner> = rings.iter().flat_map(|r| r.iter()).collect();
+    let mut corner_findings = checks::fix_findings(&corners, &candidate.raw);
+    corner_findings.extend(checks::sigma_findings(
+        &corners,
+        settings.max_corner_sigma_m,
+    ));
+    let names: Vec<&str> = corners.iter().map(|c| c.name.as_str()).collect();
+    let all_points: Vec<PlanePoint> = plane.iter().flatten().copied().collect();
+    corner_findings.extend(checks::far_corner_findings(
+        &names,
+        &all_points,
+        settings.far_corner_m,
+    ));
+    corner_findings.extend(checks::meridian_finding(
+        zone,
+        centroid_lon,
+        settings.max_meridian_offset_deg,
+    ));
+    findings.extend(corner_findings.into_iter().map(Finding::from));
     let open: Vec<&[PlanePoint]> = plane.iter().map(|r| &r[..shape::open_len(r)]).collect();
     let mut shape_findings: Vec<FindingKind> = open
         .iter()
@@ -365,6 +394,8 @@ pub fn check(
             .into(),
         );
     }
+    findings
+        .extend(checks::area_limit_finding(&areas, land, &settings.area_limits).map(Finding::from));
     let plane_rings: Vec<Vec<PlanePoint>> = oriented
         .iter()
         .map(|ring| ring.iter().filter_map(|c| c.plane).collect())
@@ -506,6 +537,8 @@ mod tests {
         // Auto: round(112.73 / 3) = round(37.58) = 38.
         assert_eq!(checked.zone.number(), 38);
         assert_eq!(checked.land, LandKind::Other);
+        // 280 ± 50 m² on other land: over its 180 m², by no more than twice the uncertainty.
+        assert_eq!(codes(&report), ["area_over_limit"]);
         // The shell now runs counter-clockwise from the same first corner, the hole clockwise.
         let names: Vec<&str> = checked.shell.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["J1", "J2", "J3", "J4"]);
@@ -624,34 +657,75 @@ mod tests {
 
     #[test]
     fn the_same_plot_again_is_a_duplicate_of_the_first() {
+        // 12 m × 14 m = 168 m², within the 180 m² of other land.
         let first = check(
-            &candidate(rectangle(LON, LAT, 15.0, 20.0)),
+            &candidate(rectangle(LON, LAT, 12.0, 14.0)),
             &settings(),
             &[],
         );
+        assert!(first.findings().is_empty(), "{first:#?}");
         let earlier = [EarlierPlot::new("P7", first.checked().unwrap())];
         let again = check(
-            &candidate(rectangle(LON, LAT, 15.0, 20.0)),
+            &candidate(rectangle(LON, LAT, 12.0, 14.0)),
             &settings(),
             &earlier,
         );
         assert_eq!(codes(&again), ["duplicate_of"]);
         assert!(matches!(again, PlotReport::Refused(_)));
-        let neighbour = check(
-            &candidate(
-                rectangle(LON, LAT, 15.0, 20.0)
-                    .iter()
-                    .map(|c| {
-                        let mut c = c.clone();
-                        c.lon += 14.0 / 100_000.0;
-                        c
-                    })
-                    .collect(),
-            ),
-            &settings(),
-            &earlier,
-        );
+        // The neighbour to the east shares a metre's strip with it.
+        let east: Vec<Corner> = rectangle(LON, LAT, 12.0, 14.0)
+            .into_iter()
+            .map(|mut c| {
+                c.lon += 11.0 / 100_000.0;
+                c
+            })
+            .collect();
+        let neighbour = check(&candidate(east), &settings(), &earlier);
         assert_eq!(codes(&neighbour), ["overlaps_plot"]);
         assert!(matches!(neighbour, PlotReport::Checked(_)));
+    }
+
+    #[test]
+    fn corners_are_checked_whatever_the_shape() {
+        // A corner 500 km north: refused for it, and for what it does to the shape.
+        let mut far = rectangle(LON, LAT, 12.0, 14.0);
+        far[2].lat += 4.5;
+        let report = check(&candidate(far), &settings(), &[]);
+        assert!(matches!(report, PlotReport::Refused(_)));
+        assert_eq!(
+            codes(&report)[0],
+            "corner_far_from_rest",
+            "{:?}",
+            codes(&report)
+        );
+        // A corner surveyed at 7 m and a plot 1.7° west of its fixed zone's meridian: warnings.
+        let mut settings = settings();
+        settings.zone = ZoneChoice::Fixed(Zone::new(38).unwrap());
+        let mut poor = rectangle(112.3, LAT, 12.0, 14.0);
+        poor[1].sigma_m = Some(7.0);
+        let report = check(&candidate(poor), &settings, &[]);
+        assert_eq!(
+            codes(&report),
+            ["corner_sigma_over_limit", "far_from_central_meridian"]
+        );
+        assert!(matches!(report, PlotReport::Checked(_)));
+        // A corner from the receiver's demo mode is refused.
+        let mut demo = rectangle(LON, LAT, 12.0, 14.0);
+        demo[0].raw = vec![crate::nmea::with_checksum(
+            "GPGGA,120002,2545.0000,N,11243.8000,E,8,08,0.9,50.0,M,-8.0,M,,",
+        )];
+        let report = check(&candidate(demo), &self::settings(), &[]);
+        assert_eq!(codes(&report), ["simulated_fix"]);
+        assert!(matches!(report, PlotReport::Refused(_)));
+    }
+
+    #[test]
+    fn what_the_reader_found_is_reported_with_the_plot() {
+        let mut plot = candidate(rectangle(LON, LAT, 12.0, 14.0));
+        plot.findings = vec![FindingKind::RingNotClosed { ring: 0 }.into()];
+        plot.land = Some(LandKind::Cultivated);
+        let report = check(&plot, &settings(), &[]);
+        assert_eq!(codes(&report), ["ring_not_closed", "area_over_limit"]);
+        assert_eq!(report.checked().unwrap().land, LandKind::Cultivated);
     }
 }
