@@ -19,3 +19,5 @@ pub mod reply_text;
 pub mod sanity;
 pub mod simulator;
 pub mod survey;
+#[cfg(test)]
+mod testing;

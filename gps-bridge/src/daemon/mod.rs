@@ -17,7 +17,7 @@ mod systemd;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -31,11 +31,13 @@ use crate::control;
 use crate::device::{ReaderSettings, watch as watch_devices};
 use crate::dock::{Dock, DockSettings};
 use crate::health::Health;
+use crate::layers::sync::LayerSync;
+use crate::layers::{LayerCache, LayerIndex, SitePlane};
 use crate::nmea::FramerConfig;
 use crate::outbox::Outbox;
 use crate::outbox::upload::{UploadSettings, Uploader};
 use crate::survey::SurveyStore;
-pub use plots::{Identity, PlotStage};
+pub use plots::{Checking, Identity, PlotStage, plot_of};
 use recorder::{Input, Recorder};
 
 /// What the recorder publishes for the heartbeat, the watchdog and systemd's status line.
@@ -112,6 +114,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .unwrap_or_else(PoisonError::into_inner)
         .counts()?
         .pending;
+    let plane = Arc::new(SitePlane::new(config.projection.zone));
+    let cache = LayerCache::open(&config.layers_path(), plane.as_ref())?;
+    let layers = Arc::new(RwLock::new(LayerIndex::build(
+        cache.load()?,
+        cache.freshness()?,
+    )));
+    let cache = Arc::new(Mutex::new(cache));
     let client = upstream_client(&config)?;
     let listener = control::bind(&config.socket_path())?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -129,6 +138,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             Identity {
                 device_id: config.upstream.device_id.clone(),
                 office_id: config.upstream.office_id.clone(),
+            },
+            Checking {
+                settings: config.plot_settings(),
+                layers: layers.clone(),
+                plane: plane.clone(),
             },
             health.clone(),
         ),
@@ -229,6 +243,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 started,
             };
             tasks.push(tokio::spawn(heartbeats.run(stop_rx.clone())));
+            let sync = LayerSync {
+                client: client.clone(),
+                cache: cache.clone(),
+                index: layers.clone(),
+                plane: plane.clone(),
+                page_size: config.layers.page_size,
+                health: health.clone(),
+            };
+            tasks.push(tokio::spawn(sync.run(
+                Duration::from_secs_f64(config.layers.sync_interval_s),
+                sync_layers.clone(),
+                stop_rx.clone(),
+            )));
         }
         None => tracing::warn!(
             "no upstream.url configured: plots wait in the outbox and the layers are not synced"
@@ -239,7 +266,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         started,
         stop_rx.clone(),
     )));
-    tracing::info!(socket = %config.socket_path().display(), pending, "gps-bridge running");
+    let cached = layers.read().unwrap_or_else(PoisonError::into_inner).len();
+    tracing::info!(socket = %config.socket_path().display(), pending, cached_features = cached, "gps-bridge running");
     shared.pending.store(u64::from(pending), Ordering::Relaxed);
     systemd::ready(&shared.status_line());
 

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod index;
+mod plane;
 pub mod sync;
 
 use chrono::{DateTime, Utc};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cache::LayerCache;
 pub use index::{LayerIndex, PlanePlot};
+pub use plane::SitePlane;
 
 /// How a lon/lat position maps into the site's plane. The site surveys in one zone (or, with
 /// `zone = "auto"`, each position in its own); features are projected into it once, at sync.

@@ -169,45 +169,14 @@ impl LayerSync {
 mod tests {
     use super::*;
     use crate::layers::index::tests::{TestPlane, plot, square};
-    use clap::Parser;
-
-    struct Upstream {
-        url: String,
-        _data: tempfile::TempDir,
-        _runtime: tokio::runtime::Runtime,
-    }
-
-    fn upstream(args: &[&str]) -> Upstream {
-        let data = tempfile::tempdir().unwrap();
-        let mut argv = vec![
-            "egov-sim",
-            "--data",
-            data.path().to_str().unwrap(),
-            "--cases",
-            "5",
-        ];
-        argv.extend_from_slice(args);
-        let state =
-            egov_sim::server::prepare(&egov_sim::server::Options::parse_from(argv)).unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let url = egov_sim::server::serve_loopback(runtime.handle(), state).unwrap();
-        Upstream {
-            url,
-            _data: data,
-            _runtime: runtime,
-        }
-    }
+    use crate::testing::{DEVICE_TOKEN, client_runtime, upstream};
 
     fn sync(url: &str, dir: &std::path::Path) -> LayerSync {
         let plane = TestPlane { auto: false };
         let cache = LayerCache::open(&dir.join("layers.db"), &plane).unwrap();
         let index = LayerIndex::build(cache.load().unwrap(), cache.freshness().unwrap());
         LayerSync {
-            client: Client::with_token(url, Some("demo-device-token")).unwrap(),
+            client: Client::with_token(url, Some(DEVICE_TOKEN)).unwrap(),
             cache: Arc::new(Mutex::new(cache)),
             index: Arc::new(RwLock::new(index)),
             plane: Arc::new(plane),
@@ -221,11 +190,7 @@ mod tests {
         // The servers' runtimes are dropped outside the client's.
         let clean = upstream(&[]);
         let flaky = upstream(&["--drop-rate", "0.3", "--fail-rate", "0.2", "--seed", "11"]);
-        let client = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        client.block_on(resumes(&clean.url, &flaky.url));
+        client_runtime().block_on(resumes(&clean.url, &flaky.url));
     }
 
     async fn resumes(clean: &str, flaky: &str) {

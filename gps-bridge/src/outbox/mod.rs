@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 use protocol::plots::{PlotReceipt, PlotSubmission};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::PreCheck;
+use crate::plot::PlotReport;
+
 pub use store::{Outbox, idempotency_key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,13 +61,21 @@ impl PlotState {
     }
 }
 
+/// What the checks said of a plot, as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlotChecks {
+    pub report: PlotReport,
+    /// The overlap pre-check against the cached layers, with their freshness; `None` for a
+    /// plot refused before it (its shape was not a plot).
+    pub precheck: Option<PreCheck>,
+}
+
 /// A checked plot to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPlot {
     pub candidate_id: i64,
     pub name: String,
-    /// The checks' report, as JSON.
-    pub report: String,
+    pub checks: PlotChecks,
     pub area_m2: Option<f64>,
     pub area_sigma_m2: Option<f64>,
     /// The earlier plot this one surveys again: kept, never sent.
@@ -128,7 +139,7 @@ pub struct Attempt {
 pub struct PlotRecord {
     #[serde(flatten)]
     pub summary: PlotSummary,
-    pub report: serde_json::Value,
+    pub checks: PlotChecks,
     pub submission: Option<PlotSubmission>,
     pub receipt: Option<PlotReceipt>,
     pub attempts: Vec<Attempt>,

@@ -10,7 +10,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use sha2::{Digest, Sha256};
 
-use super::{Attempt, DuePlot, NewPlot, OutboxCounts, PlotRecord, PlotState, PlotSummary};
+use super::{
+    Attempt, DuePlot, NewPlot, OutboxCounts, PlotChecks, PlotRecord, PlotState, PlotSummary,
+};
+use crate::plot::EarlierPlot;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(
@@ -138,7 +141,7 @@ impl Outbox {
                 plot.candidate_id,
                 plot.name,
                 state.as_str(),
-                plot.report,
+                serde_json::to_string(&plot.checks)?,
                 plot.area_m2,
                 plot.area_sigma_m2,
                 plot.duplicate_of,
@@ -394,24 +397,29 @@ impl Outbox {
             .collect::<Result<_, _>>()?;
         Ok(Some(PlotRecord {
             summary,
-            report: serde_json::from_str(&report).context("the stored report does not parse")?,
+            checks: serde_json::from_str(&report).context("the stored report does not parse")?,
             submission: submission.map(|s| serde_json::from_str(&s)).transpose()?,
             receipt: receipt.map(|r| serde_json::from_str(&r)).transpose()?,
             attempts,
         }))
     }
 
-    /// The reports of plots that count as earlier surveys of this office (pending or
-    /// delivered), for the duplicate check, oldest first.
-    pub fn earlier_reports(&self) -> anyhow::Result<Vec<(i64, serde_json::Value)>> {
-        let mut stmt = self.conn.prepare(
+    /// The plots that count as this office's earlier surveys (pending or delivered), for the
+    /// duplicate check, oldest first.
+    pub fn earlier_plots(&self) -> anyhow::Result<Vec<EarlierPlot>> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, report FROM plots WHERE state IN ('pending', 'delivered') ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-        rows.map(|row| {
+        let mut plots = Vec::new();
+        for row in rows {
             let (id, report) = row?;
-            Ok((id, serde_json::from_str(&report)?))
-        })
-        .collect()
+            let checks: PlotChecks = serde_json::from_str(&report)
+                .with_context(|| format!("plot {id}: the stored report does not parse"))?;
+            if let Some(checked) = checks.report.checked() {
+                plots.push(EarlierPlot::new(id.to_string(), checked));
+            }
+        }
+        Ok(plots)
     }
 }
