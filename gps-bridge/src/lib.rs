@@ -21,3 +21,4 @@ pub mod simulator;
 pub mod survey;
 #[cfg(test)]
 mod testing;
+pub mod views;

@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 
 use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
+use gps_bridge::layers::{LayerCache, SitePlane};
 use gps_bridge::nmea::FramerConfig;
+use gps_bridge::outbox::Outbox;
 use gps_bridge::plot::LandKind;
 use gps_bridge::replay::replay;
-use gps_bridge::{daemon, import, reply_text, simulator};
+use gps_bridge::{daemon, import, reply_text, simulator, views};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -61,8 +63,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Docked units, counters, current fix, surveys in progress.
+    /// Docked units, counters, current fix, surveys in progress, the outbox.
     Status,
+    /// The recent plots and their state: pending, delivered (with the upstream's plot id),
+    /// rejected (with the reason), refused, duplicate. Works without the daemon.
+    Plots {
+        /// How many, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One plot: corners, area ± uncertainty, findings, the overlap pre-check, deliveries.
+    Show {
+        /// The plot's number (as `plots` lists it).
+        plot: i64,
+        #[arg(long)]
+        json: bool,
+        /// Also draw it as SVG: corners with their σ, overlapping parcels and mining rights,
+        /// duplicated plots, scale bar, north arrow, the area in the caption.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
     /// Import routes and named waypoints from a GPX file (mass-storage handhelds).
     Import { file: PathBuf },
     /// Pretend to be a Garmin handheld on a new pseudo-terminal (its path is printed first).
@@ -162,6 +184,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             (!json).then_some(reply_text::close_plot),
         ),
         Command::Status => control_command(&config, &Request::Status, None),
+        Command::Plots { limit, json } => {
+            let outbox = Outbox::open_read_only(&config.outbox_path())?;
+            let plots = outbox.recent(limit.clamp(1, 10_000))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plots)?);
+            } else {
+                print!("{}", views::plots_table(&plots));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { plot, json, svg } => {
+            let outbox = Outbox::open_read_only(&config.outbox_path())?;
+            let Some(record) = outbox.record(plot)? else {
+                anyhow::bail!("no plot {plot} (see `gps-bridge plots`)");
+            };
+            if let Some(path) = svg {
+                let plane = SitePlane::new(config.projection.zone);
+                let layers = config
+                    .layers_path()
+                    .exists()
+                    .then(|| LayerCache::open(&config.layers_path(), &plane))
+                    .transpose()?;
+                let around = views::neighbours(&record, &outbox, layers.as_ref(), &plane)?;
+                std::fs::write(&path, views::svg::draw(&record, &around))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                print!("{}", views::show_text(&record));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { file } => {
             let summary = import::import_gpx(&file, &config.database)?;
             println!("{}", serde_json::to_string_pretty(&summary)?);

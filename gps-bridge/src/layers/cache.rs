@@ -222,6 +222,19 @@ impl LayerCache {
         Ok(applied)
     }
 
+    /// One cached feature as received.
+    pub fn feature(&self, layer: Layer, id: &str) -> anyhow::Result<Option<LayerFeature>> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM features WHERE layer = ?1 AND id = ?2",
+                params![layer.as_str(), id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
     /// Every cached feature, for the index.
     pub fn load(&self) -> anyhow::Result<Vec<CachedFeature>> {
         let mut stmt = self
