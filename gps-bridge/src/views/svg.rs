@@ -366,7 +366,7 @@ mod drawing_tests {
             &settings(),
             &[],
         );
-        let areas = report.areas().unwrap().clone();
+        let areas = *report.areas().unwrap();
         let record = PlotRecord {
             summary: PlotSummary {
                 id: 3,
