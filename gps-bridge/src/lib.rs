@@ -4,8 +4,10 @@
 pub mod bridge;
 pub mod config;
 pub mod control;
+pub mod convert;
 pub mod daemon;
 pub mod device;
+pub mod files;
 pub mod geo;
 pub mod import;
 mod log_limit;
