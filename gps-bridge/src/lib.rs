@@ -3,9 +3,11 @@
 
 pub mod config;
 pub mod control;
+pub mod convert;
 pub mod daemon;
 pub mod device;
 pub mod dock;
+pub mod files;
 pub mod geo;
 pub mod health;
 pub mod import;

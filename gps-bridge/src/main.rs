@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
+use gps_bridge::convert::{self, ConvertError};
+use gps_bridge::files::{self, Format, TxtOptions, WriteEncoding};
 use gps_bridge::layers::{LayerCache, SitePlane};
 use gps_bridge::nmea::FramerConfig;
 use gps_bridge::outbox::Outbox;
@@ -85,8 +87,28 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
     },
-    /// Import routes and named waypoints from a GPX file (mass-storage handhelds).
-    Import { file: PathBuf },
+    /// Import plots from a file: routes and named waypoints from a .gpx (mass-storage
+    /// handhelds), plots from a 国土 .txt or a .geojson drawn or received elsewhere. The daemon
+    /// checks and delivers them like surveyed ones.
+    Import {
+        file: PathBuf,
+        /// The land the plots are on, for the area limit: cultivated, other or barren
+        /// (default: the file's own, else checks.default_land).
+        #[arg(long)]
+        land: Option<LandKind>,
+    },
+    /// Check the plots of a .txt or .geojson file and print them as JSON: id, name, rings,
+    /// zone, areas with their uncertainty, warnings and refusals.
+    Inspect { file: PathBuf },
+    /// Convert a plot file between 国土 .txt and .geojson (by extension), after the same
+    /// checks; nothing is written if a plot is refused.
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        /// Write a .txt in UTF-8 rather than GB18030.
+        #[arg(long)]
+        utf8: bool,
+    },
     /// Pretend to be a Garmin handheld on a new pseudo-terminal (its path is printed first).
     Simulate {
         /// GeoJSON with a Polygon (or LineString/Points): its corners become the active route.
@@ -217,11 +239,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file } => {
-            let summary = import::import_gpx(&file, &config.database)?;
+        Command::Import { file, land } => {
+            let summary = import::import(&file, &config.database, land)?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Inspect { file } => {
+            let bytes = files::read_file(&file)?;
+            let plots = convert::inspect(
+                Format::of(&file)?,
+                &bytes,
+                &file.to_string_lossy(),
+                &config.plot_settings(),
+            )
+            .with_context(|| format!("reading {}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&plots)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Convert {
+            input,
+            output,
+            utf8,
+        } => convert_file(&config, &input, &output, utf8),
         Command::Simulate {
             route,
             sigma,
@@ -250,6 +289,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e).context("writing to stdout"),
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `convert`: the output is written to a temporary file beside it and renamed, so a failed
+/// conversion leaves no half-written file.
+fn convert_file(
+    config: &Config,
+    input: &Path,
+    output: &Path,
+    utf8: bool,
+) -> anyhow::Result<ExitCode> {
+    let (from, to) = (Format::of(input)?, Format::of(output)?);
+    let bytes = files::read_file(input)?;
+    let options = TxtOptions {
+        zone_prefix: config.projection.easting_prefix,
+        encoding: if utf8 {
+            WriteEncoding::Utf8
+        } else {
+            WriteEncoding::Gb18030
+        },
+        date: chrono::Local::now().format("%Y-%m-%d").to_string(),
+        producer: String::new(),
+    };
+    let settings = config.plot_settings();
+    match convert::convert(
+        from,
+        &bytes,
+        &input.to_string_lossy(),
+        to,
+        &settings,
+        &options,
+    ) {
+        Ok(written) => {
+            let partial = output.with_extension("partial");
+            std::fs::write(&partial, written)
+                .and_then(|()| std::fs::rename(&partial, output))
+                .with_context(|| format!("writing {}", output.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ConvertError::Refused(plots)) => {
+            eprintln!(
+                "gps-bridge: {} of the plots were refused; nothing was written / 有地块未通过检查，未写出文件",
+                plots.len()
+            );
+            println!("{}", serde_json::to_string_pretty(&plots)?);
+            Ok(ExitCode::FAILURE)
+        }
+        Err(ConvertError::File(e)) => {
+            Err(e).with_context(|| format!("reading {}", input.display()))
         }
     }
 }

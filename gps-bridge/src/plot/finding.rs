@@ -62,6 +62,8 @@ pub enum FindingKind {
     OutsideChina { corners: Vec<String> },
     /// A ring the input did not close; it was closed.
     RingNotClosed { ring: RingIndex },
+    /// The area a file states for the plot is neither the computed area in m² nor in ha.
+    StatedAreaDiffers { stated: f64, area_m2: f64 },
     /// Corners whose fixes the receiver marked as estimated (dead reckoning).
     EstimatedFix { corners: Vec<String> },
     /// Corners whose fixes came from the receiver's simulator (demo mode).
@@ -218,6 +220,7 @@ impl FindingKind {
             FindingKind::HolesOverlap { .. } => "holes_overlap",
             FindingKind::OutsideChina { .. } => "outside_china",
             FindingKind::RingNotClosed { .. } => "ring_not_closed",
+            FindingKind::StatedAreaDiffers { .. } => "stated_area_differs",
             FindingKind::EstimatedFix { .. } => "estimated_fix",
             FindingKind::SimulatedFix { .. } => "simulated_fix",
             FindingKind::CornerSigmaOverLimit { .. } => "corner_sigma_over_limit",
@@ -234,6 +237,7 @@ impl FindingKind {
     pub fn severity(&self) -> Severity {
         match self {
             FindingKind::RingNotClosed { .. }
+            | FindingKind::StatedAreaDiffers { .. }
             | FindingKind::CornerSigmaOverLimit { .. }
             | FindingKind::FarFromCentralMeridian { .. }
             | FindingKind::OverlapsPlot { .. }
@@ -353,6 +357,16 @@ impl FindingKind {
                 format!(
                     "{} was not closed in the file; it has been closed.",
                     capitalized(&ring_en(*ring))
+                ),
+            ),
+            FindingKind::StatedAreaDiffers { stated, area_m2 } => (
+                format!(
+                    "文件中的地块面积{stated}与按坐标计算的{area_m2:.2}平方米（{:.4}公顷）不符。",
+                    area_m2 / 10_000.0
+                ),
+                format!(
+                    "The file states an area of {stated}, but the coordinates give {area_m2:.2} m² ({:.4} ha).",
+                    area_m2 / 10_000.0
                 ),
             ),
             FindingKind::EstimatedFix { corners } => (
