@@ -144,9 +144,15 @@ impl SurveyStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations()
-            .to_latest(&mut conn)
-            .context("migrating the survey database")?;
+        // The daemon and a command (`import`) may open a new file at the same moment: the
+        // second to migrate waits for the first, then finds its tables made and fails; tried
+        // again, it reads the new version and has nothing to do.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if migrations().to_latest(&mut conn).is_err() {
+            migrations()
+                .to_latest(&mut conn)
+                .context("migrating the survey database")?;
+        }
         Ok(SurveyStore { conn })
     }
 
