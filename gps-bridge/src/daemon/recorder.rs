@@ -61,7 +61,7 @@ impl Recorder {
                     self.plots.catch_up(&self.store);
                     self.publish(now);
                 }
-                Input::Stop => self.dock.handle_stop(),
+                Input::Stop => self.dock.handle_stop(now),
             }
             self.apply_effects();
             if stop {

@@ -63,7 +63,7 @@ pub enum Effect<R> {
     RecordMark {
         port: String,
         corner: Corner,
-        /// The capture was ended early by a stop.
+        /// The capture ended before its time (the unit went away, the bridge is stopping).
         cut_short: bool,
         reply: R,
     },
@@ -172,7 +172,7 @@ impl<R> Dock<R> {
                 unit.routes.unit_gone();
                 self.drain_routes(&port);
                 if self.capture.as_ref().is_some_and(|c| c.port == port) {
-                    self.finish_capture(false);
+                    self.finish_capture(now);
                 }
             }
         }
@@ -240,7 +240,7 @@ impl<R> Dock<R> {
             .as_ref()
             .is_some_and(|c| now >= c.capture.deadline())
         {
-            self.finish_capture(false);
+            self.finish_capture(now);
         }
         let ports: Vec<String> = self.units.keys().cloned().collect();
         for port in ports {
@@ -253,14 +253,16 @@ impl<R> Dock<R> {
 
     /// The bridge is stopping: a corner being marked is recorded from the fixes it has (or
     /// refused, if they are too few) rather than dropped with its reply.
-    pub fn handle_stop(&mut self) {
-        self.finish_capture(true);
+    pub fn handle_stop(&mut self, now: Instant) {
+        self.finish_capture(now);
     }
 
-    fn finish_capture(&mut self, cut_short: bool) {
+    /// Ends the capture, before its time if the unit went away or the bridge is stopping.
+    fn finish_capture(&mut self, now: Instant) {
         let Some(active) = self.capture.take() else {
             return;
         };
+        let cut_short = now < active.capture.deadline();
         self.effects.push_back(match active.capture.finish() {
             Ok(corner) => Effect::RecordMark {
                 port: active.port,
@@ -657,7 +659,7 @@ mod tests {
                 format!("GPGGA,1200{s:02},3954.0000,N,11624.0000,E,2,09,0.8,50,M,0,M,3.0,0001");
             d.handle_device(sentence(&body), t0);
         }
-        d.handle_stop();
+        d.handle_stop(t0 + Duration::from_secs(2));
         let got = effects(&mut d);
         assert!(
             matches!(got.as_slice(), [Effect::RecordMark { cut_short: true, reply: 7, corner, .. }] if corner.fixes == 5),
@@ -665,7 +667,7 @@ mod tests {
         );
         // A capture with too few fixes is answered with the reason, not dropped.
         d.handle_mark("J2".to_owned(), Some(60.0), None, 8, t0);
-        d.handle_stop();
+        d.handle_stop(t0 + Duration::from_secs(3));
         assert!(matches!(
             effects(&mut d).as_slice(),
             [Effect::Reply {

@@ -68,7 +68,7 @@ pub struct MarkReply {
     pub mark_id: i64,
     pub port: String,
     pub corner: Corner,
-    /// The capture ended before its time because the bridge is stopping.
+    /// The capture ended before its time: the unit went away or the bridge is stopping.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cut_short: bool,
 }
