@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use geo::BoundingRect;
 use gps_bridge::health::Health;
 use gps_bridge::layers::index::{CachedFeature, project_feature, to_plane};
@@ -194,8 +194,7 @@ fn layer_sync(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(&dir.path().join("layers.db"), plane.as_ref()).unwrap();
         let sync = LayerSync {
-            client: protocol::client::Client::with_token(&url, Some("demo-device-token"))
-                .unwrap(),
+            client: protocol::client::Client::with_token(&url, Some("demo-device-token")).unwrap(),
             cache: Arc::new(Mutex::new(cache)),
             index: Arc::new(RwLock::new(LayerIndex::default())),
             plane: plane.clone(),
@@ -217,6 +216,8 @@ fn layer_sync(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("layer sync");
     group.sample_size(10);
+    // One delivery (one sync) per sample: each takes seconds.
+    group.sampling_mode(SamplingMode::Flat);
     group.measurement_time(Duration::from_secs(30));
     group.bench_function("100k features over loopback", |b| {
         b.iter_custom(|iterations| (0..iterations).map(|_| sync_into_fresh_cache()).sum())

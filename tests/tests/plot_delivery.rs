@@ -182,6 +182,30 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
     assert_eq!(me.heartbeat.hall_id, "hn-gyx-zsz");
     assert_eq!(health.docked_units.len(), 1);
     assert!(health.last_delivery_at.is_some());
+    // As the administrator reads it: the bridges' table below the kiosks'.
+    let out = Command::new(program("kiosk-admin"))
+        .args([
+            "fleet",
+            "--upstream",
+            &sim.url,
+            "--token",
+            e2e_tests::ADMIN_TOKEN,
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("bridge-zs-01"))
+        .unwrap_or_else(|| panic!("no bridge row: {table}"));
+    assert!(
+        table.contains("BRIDGE") && table.contains("OUTBOX"),
+        "{table}"
+    );
+    assert!(
+        row.contains("hn-gyx-zsz") && row.contains("garmin"),
+        "{row}"
+    );
 }
 
 #[test]
