@@ -1,6 +1,7 @@
 //! Plot geometry checks on the server side: a valid simple polygon, its geodesic area, and
 //! its overlaps with the reference layers.
 
+use geo::orient::{Direction, Orient};
 use geo::{
     BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Polygon,
     Validation,
@@ -24,10 +25,12 @@ fn ring(corners: &[Corner]) -> Result<LineString<f64>, String> {
     Ok(corners.iter().map(|c| (c.lon, c.lat)).collect())
 }
 
-/// The plot's boundary (with its holes) as a polygon, or why it is not a valid one.
+/// The plot's boundary (with its holes) as a polygon, or why it is not a valid one. Rings
+/// are oriented as RFC 7946 has them (boundary counter-clockwise, holes clockwise) whichever
+/// way they came: a clockwise ring's geodesic area is the rest of the Earth.
 pub fn plot_polygon(corners: &[Corner], holes: &[Vec<Corner>]) -> Result<Polygon<f64>, String> {
     let holes = holes.iter().map(|h| ring(h)).collect::<Result<_, _>>()?;
-    let polygon = Polygon::new(ring(corners)?, holes);
+    let polygon = Polygon::new(ring(corners)?, holes).orient(Direction::Default);
     if let Some(problem) = polygon.validation_errors().into_iter().next() {
         return Err(format!("the boundary is not a simple polygon: {problem}"));
     }
@@ -126,6 +129,11 @@ mod tests {
         let hole = plot_polygon(&square(112.7003, 25.7003, 0.0004), &[]).unwrap();
         let expected = whole.geodesic_area_unsigned() - hole.geodesic_area_unsigned();
         assert!((with_hole.geodesic_area_unsigned() - expected).abs() < 1e-6);
+        // Either way round, the same areas.
+        let mut clockwise = square(112.7, 25.7, 0.001);
+        clockwise.reverse();
+        let turned = plot_polygon(&clockwise, &[square(112.7003, 25.7003, 0.0004)]).unwrap();
+        assert!((turned.geodesic_area_unsigned() - expected).abs() < 1e-6);
         // A hole outside the boundary is refused.
         let outside = square(112.71, 25.7, 0.0004);
         assert!(plot_polygon(&square(112.7, 25.7, 0.001), &[outside]).is_err());

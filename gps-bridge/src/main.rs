@@ -1,4 +1,5 @@
-use std::io::{self, BufWriter, Read, Write};
+use std::fs::File;
+use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,7 +14,7 @@ use gps_bridge::layers::{LayerCache, SitePlane};
 use gps_bridge::nmea::FramerConfig;
 use gps_bridge::outbox::Outbox;
 use gps_bridge::plot::LandKind;
-use gps_bridge::replay::replay;
+use gps_bridge::replay::{ReplayError, replay};
 use gps_bridge::{daemon, import, reply_text, simulator, views};
 use serde_json::Value;
 
@@ -274,19 +275,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             accept_missing_checksum,
         } => {
-            let input = read_input(&file)?;
             let config = FramerConfig {
                 accept_missing_checksum,
             };
             let mut out = BufWriter::new(io::stdout().lock());
-            match replay([&input[..]], config, &mut out).and_then(|tally| {
-                out.flush()?;
-                Ok(tally)
-            }) {
+            let replayed = if file.as_os_str() == "-" {
+                replay(io::stdin().lock(), config, &mut out)
+            } else {
+                let input =
+                    File::open(&file).with_context(|| format!("reading {}", file.display()))?;
+                replay(input, config, &mut out)
+            };
+            match replayed {
                 Ok(tally) => eprintln!("{}: {tally}", file.display()),
                 // A reader that stopped listening (`| head`) is not a failure of the replay.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("writing to stdout"),
+                Err(ReplayError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).with_context(|| format!("replaying {}", file.display())),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -370,14 +374,4 @@ fn control_command(
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut input = Vec::new();
-    if file.as_os_str() == "-" {
-        io::stdin().read_to_end(&mut input)?;
-    } else {
-        input = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    }
-    Ok(input)
 }

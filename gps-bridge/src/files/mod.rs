@@ -38,6 +38,12 @@ pub enum FileError {
     Txt(#[from] TxtError),
     #[error(transparent)]
     Geojson(#[from] GeojsonError),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Format {
@@ -100,17 +106,17 @@ pub fn write_plots(format: Format, plots: &[CheckedPlot], options: &TxtOptions) 
 }
 
 /// A file's bytes, refusing what is too large to be a plot file.
-pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context;
-    let bytes = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
+pub fn read_file(path: &Path) -> Result<Vec<u8>, FileError> {
+    let io = |source| FileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let bytes = std::fs::metadata(path).map_err(io)?.len();
     if bytes > MAX_FILE_BYTES {
         return Err(FileError::TooLarge {
             path: path.display().to_string(),
             bytes,
-        }
-        .into());
+        });
     }
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    std::fs::read(path).map_err(io)
 }

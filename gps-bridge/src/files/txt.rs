@@ -23,6 +23,9 @@
 //! per plot (ring 1 the boundary, the others holes) and several plots per file, a ring not
 //! closed (closed, with a warning), blank lines and any of the encodings in [`super::encoding`].
 //! A line it cannot read is an error with its number: no corner is ever dropped quietly.
+//! Rings 2, 3, … are taken as holes; a file that numbers the parts of a multi-part plot that
+//! way gives a plot the check refuses (`hole_outside_shell`), with the file kept: a plot here
+//! is one polygon.
 //!
 //! The writer writes the header, one plot line per plot (area in ha, 4 decimals), and its
 //! rings as the field convention has them, the boundary clockwise and holes counter-clockwise
