@@ -551,6 +551,25 @@ mod tests {
         let two_d = Config::parse("capture.min_fix_type = \"2d\"").unwrap();
         assert_eq!(two_d.capture.filter().min_fix_type, FixType::TwoD);
         assert!(Config::parse("capture.min_fix_type = \"1d\"").is_err());
+        let upstream =
+            "upstream.url = \"http://127.0.0.1:8080/\"\nupstream.office_id = \"hn-gyx-zsz\"";
+        let parsed = Config::parse(upstream).unwrap();
+        assert_eq!(
+            parsed.outbox_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/outbox.db")
+        );
+        assert_eq!(
+            parsed.layers_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/layers.db")
+        );
+        assert!(Config::parse("upstream.url = \"ftp://example.org/\"").is_err());
+        assert!(
+            Config::parse("upstream.url = \"http://127.0.0.1:8080/\"").is_err(),
+            "an upstream needs the office"
+        );
+        assert!(Config::parse(&format!("{upstream}\nupstream.device_id = \"a b\"")).is_err());
+        assert!(Config::parse("layers.page_size = 0").is_err());
+        assert!(Config::parse("upload.retry_initial_s = 10.0\nupload.retry_max_s = 1.0").is_err());
         let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();
         assert!(
             extra
