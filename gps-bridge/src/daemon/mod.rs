@@ -47,6 +47,8 @@ pub struct Shared {
     marking: Mutex<Option<String>>,
     /// Milliseconds since start at the recorder's last tick.
     pub alive_ms: AtomicU64,
+    /// Marked corners waiting for `close-plot`.
+    pub open_marks: AtomicU64,
     pub pending: AtomicU64,
 }
 
@@ -66,7 +68,8 @@ impl Shared {
         *self.marking.lock().unwrap_or_else(PoisonError::into_inner) = corner;
     }
 
-    /// `STATUS=`: the docked ports, the corner being marked, the plots waiting.
+    /// `STATUS=`: the docked ports, the corner being marked, the corners marked, the plots
+    /// waiting.
     pub fn status_line(&self) -> String {
         let docked = self.docked();
         let ports: Vec<&str> = docked.iter().map(|u| u.port.as_str()).collect();
@@ -76,13 +79,14 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         format!(
-            "docked: {}; marking: {}; plots waiting: {}",
+            "docked: {}; marking: {}; corners marked: {}; plots waiting: {}",
             if ports.is_empty() {
                 "none".to_owned()
             } else {
                 ports.join(", ")
             },
             marking.as_deref().unwrap_or("none"),
+            self.open_marks.load(Ordering::Relaxed),
             self.pending.load(Ordering::Relaxed)
         )
     }

@@ -83,6 +83,11 @@ impl Recorder {
         self.shared.set_docked(docked);
         let capture = self.dock.status(now).capture.map(|c| c.corner);
         self.shared.set_marking(capture);
+        if let Ok(marks) = self.store.open_mark_count() {
+            self.shared
+                .open_marks
+                .store(marks.max(0) as u64, Ordering::Relaxed);
+        }
         if let Ok(counts) = self.plots.counts() {
             self.shared
                 .pending
