@@ -48,6 +48,12 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Upstream(e) if e.is_retryable())
     }
+
+    /// Whether the kiosk's own storage failed — the mirror or a file of the data folder (a
+    /// full or failing disk) — rather than the upstream or the data it sent.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Self::Sqlite(_) | Self::Migration(_) | Self::Io { .. })
+    }
 }
 
 impl From<serde_json::Error> for Error {

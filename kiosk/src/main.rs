@@ -12,7 +12,7 @@ use kiosk::config::Config;
 use kiosk::daemon::DataPlane;
 use kiosk::heartbeat::NoScreen;
 use kiosk::lookup::Lookup;
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{AsyncMirror, Durability, Mirror};
 
 #[derive(Parser)]
 #[command(
@@ -82,8 +82,8 @@ async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
         );
     }
     if matches!(what, What::All | What::Content) {
-        let mut mirror = Mirror::open(&plane.config().mirror_path())?;
-        let polled = plane.content().poll(&mut mirror, false, Utc::now()).await?;
+        let mirror = AsyncMirror::open(&plane.config().mirror_path(), Durability::Synced).await?;
+        let polled = plane.content().poll(&mirror, false, Utc::now()).await?;
         println!("content: {polled:?}");
     }
     Ok(())

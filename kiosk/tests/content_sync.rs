@@ -13,17 +13,19 @@ use kiosk::content::release::{self, Release};
 use kiosk::content::store::BlobStore;
 use kiosk::content::{ContentSync, Polled, install_sample_if_empty, sample};
 use kiosk::error::Error;
-use kiosk::heartbeat::{self, CommandTargets, NoScreen};
-use kiosk::mirror::Mirror;
+use kiosk::heartbeat::NoScreen;
 use kiosk::mirror::content::PageRequest;
+use kiosk::mirror::{AsyncMirror, Mirror};
 use kiosk::sync::cases::CaseSync;
 use protocol::client::Client;
 use protocol::content::{ManifestError, generate_signing_key};
 use protocol::items::{Item, Notice};
-use tokio::sync::Notify;
 
 struct Kiosk {
     _dir: tempfile::TempDir,
+    /// The content loop's connection.
+    writer: AsyncMirror,
+    /// Another connection, as the UI reads through.
     mirror: Mirror,
     sync: ContentSync,
 }
@@ -39,8 +41,10 @@ fn kiosk_served_by(client: Client) -> Kiosk {
     let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
     install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap();
     let sync = ContentSync::new(client, vec![demo_key().verifying_key()], store);
+    let writer = AsyncMirror::from(Mirror::open(&dir.path().join("mirror.db")).unwrap());
     Kiosk {
         _dir: dir,
+        writer,
         mirror,
         sync,
     }
@@ -86,7 +90,7 @@ fn has_notice(k: &Kiosk, version: u64) -> bool {
 }
 
 async fn poll(k: &mut Kiosk) -> kiosk::Result<Polled> {
-    k.sync.poll(&mut k.mirror, false, Utc::now()).await
+    k.sync.poll(&k.writer, false, Utc::now()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +120,7 @@ async fn releases_apply_whole_and_only_new_blobs_are_downloaded() {
     assert!(has_notice(&k, 1));
     assert_eq!(poll(&mut k).await.unwrap(), Polled::NotModified);
     assert_eq!(
-        k.sync.poll(&mut k.mirror, true, Utc::now()).await.unwrap(),
+        k.sync.poll(&k.writer, true, Utc::now()).await.unwrap(),
         Polled::AlreadyApplied
     );
 
@@ -164,7 +168,9 @@ fn assert_refused(k: &Kiosk, outcome: kiosk::Result<Polled>, why: &str) {
     let err = outcome.expect_err("the release must be refused");
     assert_eq!(version(k), Some(1), "old content stays after: {err}");
     assert!(has_notice(k, 1), "old items stay after: {err}");
-    let heartbeat = kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, Utc::now()).unwrap();
+    let faults = k.mirror.faults().unwrap();
+    let heartbeat =
+        kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, &faults, Utc::now()).unwrap();
     assert!(
         heartbeat
             .faults
@@ -256,7 +262,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
         vec![demo_key().verifying_key()],
         store,
     );
-    let outcome = rollback.poll(&mut k.mirror, false, Utc::now()).await;
+    let outcome = rollback.poll(&k.writer, false, Utc::now()).await;
     assert!(
         matches!(
             outcome,
@@ -314,7 +320,7 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
             .is_err()
     );
 
-    beat(&sim, &k.mirror).await;
+    beat(&sim, &k).await;
     let reported = fleet_faults(&sim).await;
     assert!(
         reported
@@ -330,7 +336,7 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
         .await
         .unwrap();
     poll(&mut k).await.unwrap();
-    beat(&sim, &k.mirror).await;
+    beat(&sim, &k).await;
     let parts: Vec<String> = fleet_faults(&sim)
         .await
         .into_iter()
@@ -339,24 +345,9 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
     assert_eq!(parts, ["cases"]);
 }
 
-/// Sends one heartbeat of `mirror` to `sim`.
-async fn beat(sim: &Sim, mirror: &Mirror) {
-    let targets = CommandTargets {
-        sync_now: Arc::new(Notify::new()),
-        reload_content: Arc::new(Notify::new()),
-        screen: Arc::new(NoScreen),
-    };
-    heartbeat::beat(
-        &sim.device_client(),
-        mirror,
-        "test-kiosk",
-        common::HALL,
-        1,
-        &targets,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+/// Sends one heartbeat of the kiosk's mirror to `sim`.
+async fn beat(sim: &Sim, k: &Kiosk) {
+    common::beat(&common::heartbeats(sim, Arc::new(NoScreen)), &k.writer).await;
 }
 
 async fn fleet_faults(sim: &Sim) -> Vec<protocol::devices::Fault> {

@@ -1,11 +1,15 @@
 //! The local SQLite mirror: everything the kiosk shows comes from here, so it keeps serving
 //! when the network is down. One file in WAL mode: the UI reads while sync writes.
 
+pub(crate) mod blocking;
 pub mod cases;
 pub mod content;
 pub mod schedule;
 mod schema;
 pub mod search;
+mod settings;
+
+pub use blocking::AsyncMirror;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,8 +25,25 @@ pub struct Mirror {
     conn: Connection,
 }
 
+/// How a connection commits, which is SQLite's `synchronous` setting for it.
+///
+/// In WAL mode `NORMAL` syncs the WAL only at checkpoints: a commit survives a crash of the
+/// process, but a power cut can take the last commits back. `FULL` syncs the WAL at every
+/// commit, so a commit that returned is on the disk. The setting is per connection, and a
+/// `FULL` commit syncs every frame before it in the WAL, other connections' too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is on the disk when it returns: for what the kiosk cannot fetch again —
+    /// a rating an applicant gave, a command's start record, a failed lookup for the
+    /// throttle, the applied content release whose old blobs are deleted after it.
+    Synced,
+    /// A power cut may lose the last commits, never consistency: only for the case feed,
+    /// whose pages commit with their cursor and are read again from it.
+    Refetchable,
+}
+
 /// A part of the kiosk that can report a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultSource {
     Cases,
@@ -68,8 +89,15 @@ pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
 }
 
 impl Mirror {
-    /// Opens (creating and migrating) the mirror at `path`.
+    /// Opens (creating and migrating) the mirror at `path`, every commit synced to the disk
+    /// ([`Durability::Synced`]): the connection the UI records ratings through, and every
+    /// loop's but the case feed writer's.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, Durability::Synced)
+    }
+
+    /// Opens the mirror with the given durability of its commits.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Self> {
         // The folder comes with the file, so the support commands also work on a kiosk
         // whose data plane never ran.
         if let Some(folder) = path.parent() {
@@ -81,9 +109,12 @@ impl Mirror {
         // calls of a sync by three quarters (only takes effect when the file is created).
         conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL is durable across process crashes in WAL mode; only a power cut may lose
-        // the last commits, never consistency, and the feed then resumes from the cursor.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // See `Durability`: FULL for accepted data, NORMAL only where the upstream has it.
+        let synchronous = match durability {
+            Durability::Synced => "FULL",
+            Durability::Refetchable => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // Lookups read a few pages at random from a file of up to millions of cases: a
@@ -111,6 +142,19 @@ impl Mirror {
         &mut self.conn
     }
 
+    /// The durability this connection commits with (its `synchronous` setting).
+    pub fn durability(&self) -> Result<Durability> {
+        let synchronous: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        // 2 is FULL, 3 EXTRA (FULL and more); 0 OFF and 1 NORMAL can lose commits.
+        Ok(if synchronous >= 2 {
+            Durability::Synced
+        } else {
+            Durability::Refetchable
+        })
+    }
+
     /// Runs `f` in one read transaction: one snapshot, and one WAL lock instead of one per
     /// statement, which matters for the lookup's latency. The `BEGIN` and `COMMIT`
     /// statements are cached so they are not parsed each time.
@@ -124,6 +168,17 @@ impl Mirror {
         };
         self.conn.prepare_cached(end)?.execute([])?;
         outcome
+    }
+
+    /// Refuses to store `what` (accepted data, see [`Durability::Synced`]) through a
+    /// connection whose commits a power cut could take back.
+    pub fn require_synced(&self, what: &str) -> Result<()> {
+        match self.durability()? {
+            Durability::Synced => Ok(()),
+            Durability::Refetchable => Err(crate::Error::Invalid(format!(
+                "{what} is stored only through a connection that syncs every commit"
+            ))),
+        }
     }
 
     /// `PRAGMA integrity_check`: `"ok"` for a sound file.
@@ -147,10 +202,37 @@ impl Mirror {
         Ok(())
     }
 
+    /// Clears the fault of `source`; writes only if there is one, so a part that keeps
+    /// succeeding never waits for the mirror's write lock.
     pub fn clear_fault(&self, source: FaultSource) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM faults WHERE source = ?1", [source.as_str()])?;
+        let has: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM faults WHERE source = ?1)")?
+            .query_row([source.as_str()], |r| r.get(0))?;
+        if has {
+            self.conn
+                .execute("DELETE FROM faults WHERE source = ?1", [source.as_str()])?;
+        }
         Ok(())
+    }
+
+    /// Records the outcome of a round of `source` as its fault: set with the reason on
+    /// failure, cleared on success. A mirror that cannot take the record is logged, not
+    /// returned: the round's own outcome is what the caller acts on, and the data plane
+    /// also keeps the fault in memory (`daemon::Health`) for the screen and the heartbeat.
+    pub fn record_outcome<T, E: std::fmt::Display>(
+        &self,
+        source: FaultSource,
+        outcome: &std::result::Result<T, E>,
+        now: DateTime<Utc>,
+    ) {
+        let recorded = match outcome {
+            Ok(_) => self.clear_fault(source),
+            Err(e) => self.record_fault(source, &e.to_string(), now),
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(part = source.as_str(), error = %e, "the mirror did not take the part's fault record");
+        }
     }
 
     /// The latest fault of every part that has not succeeded since, newest first. Each part

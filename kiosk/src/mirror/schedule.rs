@@ -47,7 +47,7 @@ fn commanded(conn: &Connection) -> Result<Option<DisplaySchedule>> {
 
 /// The schedule of the published settings.
 pub(crate) fn published(conn: &Connection) -> Result<Option<DisplaySchedule>> {
-    Ok(super::content::settings(conn)?.and_then(|s| s.display_schedule))
+    Ok(super::settings::published(conn)?.and_then(|s| s.display_schedule))
 }
 
 /// Applies the precedence rule inside the transaction that replaces the content, after the
@@ -93,7 +93,7 @@ impl Mirror {
 mod tests {
     use super::*;
     use crate::content::{sample, verify};
-    use crate::mirror::content::{Release, replace};
+    use crate::mirror::content::{ReleaseRows, replace};
     use protocol::items::Item;
 
     fn schedule(on: &str, off: &str) -> DisplaySchedule {
@@ -114,7 +114,7 @@ mod tests {
         }
         let media = verify::media_rows(&compiled);
         let tx = mirror.conn_mut().transaction().unwrap();
-        let release = Release {
+        let release = ReleaseRows {
             version: Some(version),
             manifest_sha256: None,
             etag: None,
