@@ -10,7 +10,7 @@ use common::{Sim, assert_mirror_equals_upstream, sample_release, write_config_pa
 use kiosk::config::Config;
 use kiosk::daemon::DataPlane;
 use kiosk::heartbeat::NoScreen;
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{FaultSource, Mirror};
 use protocol::devices::{CommandAction, Heartbeat};
 
 /// Waits up to 20 s for `done`, polling.
@@ -241,4 +241,88 @@ async fn a_content_apply_held_on_blocking_file_work_does_not_hold_up_heartbeats_
         outcome = plane.run(std::future::pending()) => panic!("the data plane stopped: {outcome:?}"),
         () = test => {}
     }
+}
+
+/// A mirror that cannot be written (here SQLite triggers fail every case insert and every
+/// fault record, as a full disk would): the data plane keeps running and serving what it
+/// has, applies nothing half-way, and shows the fault to the screen (`health`) and to the
+/// fleet view (the heartbeat), although the mirror cannot store it; once the mirror takes
+/// writes again, the sync catches up and the fault clears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_that_cannot_be_written_is_a_fault_on_screen_and_in_the_fleet_view_not_a_stop() {
+    let sim = Sim::start(300, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::load(&write_config_paced(dir.path(), &sim.url, 100, 1)).unwrap();
+    let plane = DataPlane::prepare(config, Arc::new(NoScreen)).unwrap();
+    let mirror = Mirror::open(&plane.config().mirror_path()).unwrap();
+    mirror
+        .conn()
+        .execute_batch(
+            "CREATE TRIGGER full_disk_cases BEFORE INSERT ON cases
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END;
+             CREATE TRIGGER full_disk_faults BEFORE INSERT ON faults
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END;",
+        )
+        .unwrap();
+    let mut health = plane.health();
+
+    let test = async {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            health.wait_for(|h| !h.mirror_writable),
+        )
+        .await
+        .expect("the screen learns that the mirror cannot be written")
+        .unwrap();
+        let shown = health.borrow().clone();
+        let cases = shown
+            .faults
+            .iter()
+            .find(|f| f.source == FaultSource::Cases)
+            .unwrap_or_else(|| panic!("{shown:?}"));
+        assert!(cases.message.contains("disk is full"), "{cases:?}");
+        // Nothing half-applied: no page, no cursor; the fault could not be stored either.
+        assert_eq!((mirror.cursor().unwrap(), cases_in(&mirror)), (0, 0));
+        assert_eq!(mirror.faults().unwrap(), []);
+
+        // The fleet view shows it all the same.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let faults = reported(&sim).await.map(|h| h.faults).unwrap_or_default();
+            if faults
+                .iter()
+                .any(|f| f.part == "cases" && f.message.contains("disk is full"))
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the fleet view never showed the fault: {faults:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        // The disk has room again.
+        mirror
+            .conn()
+            .execute_batch("DROP TRIGGER full_disk_cases; DROP TRIGGER full_disk_faults;")
+            .unwrap();
+        let cleared = tokio::time::timeout(
+            Duration::from_secs(30),
+            health.wait_for(|h| h.mirror_writable && h.faults.is_empty()),
+        )
+        .await
+        .is_ok();
+        assert!(cleared, "the fault clears: {:?}", health.borrow());
+        assert_mirror_equals_upstream(&mirror, &sim);
+        assert!(health.borrow().freshness.unwrap().caught_up_at.is_some());
+    };
+    tokio::select! {
+        outcome = plane.run(std::future::pending()) => panic!("the data plane stopped: {outcome:?}"),
+        () = test => {}
+    }
+}
+
+fn cases_in(mirror: &Mirror) -> u64 {
+    kiosk::mirror::cases::count(mirror.conn()).unwrap()
 }

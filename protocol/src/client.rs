@@ -91,6 +91,8 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestFetch {
     NotModified,
+    /// No release has been published yet (a 404 for the manifest): a state, not a failure.
+    NotPublished,
     Fetched {
         manifest: Vec<u8>,
         signature: String,
@@ -307,7 +309,12 @@ impl Client {
         if let Some(etag) = etag {
             builder = builder.header(header::IF_NONE_MATCH, etag);
         }
-        let response = self.send(builder).await?;
+        let response = match self.send(builder).await {
+            Err(ClientError::Rejected { status: 404, .. }) => {
+                return Ok(ManifestFetch::NotPublished);
+            }
+            sent => sent?,
+        };
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(ManifestFetch::NotModified);
         }

@@ -28,6 +28,8 @@ use verify::{AppliedRelease, Verdict};
 /// What a poll found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Polled {
+    /// The upstream has published no release yet; the current content stays.
+    NothingPublished,
     /// The upstream answered 304 to our ETag.
     NotModified,
     /// The upstream serves the release already applied.
@@ -99,23 +101,24 @@ impl ContentSync {
     }
 
     /// Fetches the manifest (unless it still has `etag`) and its signature, and checks them;
-    /// `None` when unchanged. The two come in separate requests, so a release published
+    /// `Err` with what was found when there is nothing to fetch. The two come in separate requests, so a release published
     /// between them pairs one release's manifest with the other's signature: a signature that
     /// does not verify gets the pair fetched once more before it counts as a fault.
     async fn fetch_checked(
         &self,
         mut etag: Option<&str>,
         applied: AppliedRelease<'_>,
-    ) -> Result<Option<FetchedManifest>> {
+    ) -> Result<Result<FetchedManifest, Polled>> {
         let mut fetched_again = false;
         loop {
-            let ManifestFetch::Fetched {
-                manifest,
-                signature,
-                etag: new_etag,
-            } = self.client.manifest(etag).await?
-            else {
-                return Ok(None);
+            let (manifest, signature, new_etag) = match self.client.manifest(etag).await? {
+                ManifestFetch::Fetched {
+                    manifest,
+                    signature,
+                    etag,
+                } => (manifest, signature, etag),
+                ManifestFetch::NotModified => return Ok(Err(Polled::NotModified)),
+                ManifestFetch::NotPublished => return Ok(Err(Polled::NothingPublished)),
             };
             match verify::check_manifest(&manifest, &signature, &self.trusted, applied) {
                 Err(ManifestError::BadSignature) if !fetched_again => {
@@ -126,7 +129,7 @@ impl ContentSync {
                     etag = None;
                 }
                 verdict => {
-                    return Ok(Some(FetchedManifest {
+                    return Ok(Ok(FetchedManifest {
                         manifest_bytes: manifest,
                         etag: new_etag,
                         verdict: verdict?,
@@ -151,13 +154,13 @@ impl ContentSync {
             version: status.as_ref().and_then(|s| s.version),
             manifest_sha256: status.as_ref().and_then(|s| s.manifest_sha256.as_deref()),
         };
-        let Some(FetchedManifest {
+        let FetchedManifest {
             manifest_bytes,
             etag,
             verdict,
-        }) = self.fetch_checked(etag.as_deref(), applied).await?
-        else {
-            return Ok(Polled::NotModified);
+        } = match self.fetch_checked(etag.as_deref(), applied).await? {
+            Ok(fetched) => fetched,
+            Err(nothing_new) => return Ok(nothing_new),
         };
         let manifest = match verdict {
             Verdict::AlreadyApplied => {
