@@ -121,6 +121,7 @@ fn without_mirror(
 /// The mirror's connection commits synced ([`crate::mirror::Durability::Synced`]), so the
 /// start record is on the disk before the command runs: a power cut cannot make it run twice.
 fn begin(mirror: &Mirror, command: &Command) -> Result<bool> {
+    mirror.require_synced("a command's start record")?;
     let inserted = mirror.conn().execute(
         "INSERT OR IGNORE INTO commands (id, action, state) VALUES (?1, ?2, 'running')",
         params![command.id, serde_json::to_string(&command.action)?],
