@@ -30,6 +30,9 @@ pub enum Error {
         id: String,
         source: protocol::items::ItemError,
     },
+    /// Another process — a running kiosk — holds the data folder.
+    #[error("a kiosk is running on {data_dir}{}: it syncs, sends heartbeats and delivers ratings by itself; stop it first (systemctl stop kiosk) to run this command", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    KioskRunning { data_dir: String, pid: Option<u32> },
     /// Stored or received data does not have the expected shape.
     #[error("invalid data: {0}")]
     Invalid(String),

@@ -9,7 +9,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::backoff::Backoff;
 use kiosk::config::Config;
-use kiosk::daemon::DataPlane;
+use kiosk::daemon::{DataDirLock, DataPlane};
 use kiosk::heartbeat::NoScreen;
 use kiosk::lookup::Lookup;
 use kiosk::mirror::{AsyncMirror, Durability, Mirror};
@@ -149,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             case_no,
             reasons,
         } => {
+            let _lock = DataDirLock::acquire(&config.data_dir)?;
             let mirror = Mirror::open(&config.mirror_path())?;
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
             let id = mirror.record_rating(

@@ -300,3 +300,69 @@ fn send_signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// Waits until a `kiosk run` holds the data folder's lock (its pid is in the lock file) and
+/// runs its loops (its first heartbeat reached egov-sim).
+fn wait_until_running(sim: &Sim, data: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(data.join("kiosk.lock"))
+        .ok()
+        .is_none_or(|held| held.trim() != pid.to_string())
+        || fleet_row(sim).is_none()
+    {
+        assert!(Instant::now() < deadline, "kiosk run never got going");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Regression: `kiosk sync --once` beside a running kiosk marked the running kiosk's command
+/// as cut off by a restart. Now the support commands that write say a kiosk is running and
+/// touch nothing; those that only read still work.
+#[test]
+fn support_commands_that_write_refuse_while_a_kiosk_runs() {
+    let sim = Sim::start(50, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let data = dir.path().join("data");
+    let mut running = Running::start(&config);
+    let pid = running.0.id();
+    wait_until_running(&sim, &data, pid);
+    // As if the running kiosk were in the middle of a command.
+    let mirror = kiosk::mirror::Mirror::open(&data.join("mirror.db")).unwrap();
+    mirror
+        .conn()
+        .execute(
+            "INSERT INTO commands (id, action, state) VALUES (999, '{}', 'running')",
+            [],
+        )
+        .unwrap();
+
+    for args in [&["sync", "--once"][..], &["rate", "5"]] {
+        let refused = kiosk(&config, args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        let said = stderr(&refused);
+        assert!(
+            said.contains("a kiosk is running on") && said.contains(&format!("(pid {pid})")),
+            "{args:?}: {said}"
+        );
+    }
+    assert_eq!(
+        mirror.command_state(999).unwrap(),
+        Some(("running".into(), None, false)),
+        "the running kiosk's command is left alone"
+    );
+    assert_eq!(mirror.rating_counts().unwrap(), (0, 0, 0));
+    let status = kiosk(&config, &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+
+    send_signal(pid, "TERM");
+    assert!(running.0.wait().unwrap().success());
+    // Stopped for real: now the command was cut off, and the support commands run.
+    let synced = kiosk(&config, &["sync", "--once"]);
+    assert!(synced.status.success(), "{}", stderr(&synced));
+    assert_eq!(
+        mirror.command_state(999).unwrap(),
+        Some(("done".into(), Some(false), false))
+    );
+    assert!(kiosk(&config, &["rate", "5"]).status.success());
+}

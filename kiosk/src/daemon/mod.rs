@@ -15,6 +15,7 @@
 //! all ends the data plane: a mirror that cannot be opened ([`DataPlane::prepare`] fails).
 
 mod health;
+mod lock;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,10 +36,12 @@ use crate::ratings;
 use crate::sync::cases::CaseSync;
 
 pub use health::Health;
+pub use lock::DataDirLock;
 
 /// The data plane of one kiosk: prepared once, then run until shutdown.
 pub struct DataPlane {
     shared: Arc<Shared>,
+    _lock: DataDirLock,
 }
 
 /// What the loops share.
@@ -174,10 +177,13 @@ async fn ratings_loop(shared: Arc<Shared>) {
 }
 
 impl DataPlane {
-    /// Prepares the data folder and mirror: creates them, reports commands a restart cut off,
-    /// and installs the built-in sample content on a kiosk that never synced. Fails when the
-    /// mirror cannot be opened: without it the kiosk has nothing to serve.
+    /// Prepares the data folder and mirror: takes the folder's lock ([`DataDirLock`]: one
+    /// kiosk per folder, [`Error::KioskRunning`] if another holds it), creates them, reports
+    /// commands a restart cut off, and installs the built-in sample content on a kiosk that
+    /// never synced. Fails when the mirror cannot be opened: without it the kiosk has nothing
+    /// to serve.
     pub fn prepare(config: Config, screen: Arc<dyn ScreenSource>) -> Result<Self> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let now = Utc::now();
         let (mirror, store) = open_local(&config, now)?;
         heartbeat::fail_interrupted(&mirror)?;
@@ -203,6 +209,7 @@ impl DataPlane {
                 health: watch::Sender::new(health),
                 started: Instant::now(),
             }),
+            _lock: lock,
         })
     }
 

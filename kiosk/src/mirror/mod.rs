@@ -88,6 +88,31 @@ pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Puts the file in WAL mode (it stays so). Turning a new file to WAL takes a lock for
+/// which SQLite does not wait (no busy handler): a connection opened at the same moment as
+/// another on a new file tries again for a moment, until the other has switched it.
+fn enable_wal(conn: &Connection) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(crate::Error::Invalid(format!(
+                    "the mirror stays in journal mode {mode}, not WAL"
+                )));
+            }
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && attempt < 100 =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 impl Mirror {
     /// Opens (creating and migrating) the mirror at `path`, every commit synced to the disk
     /// ([`Durability::Synced`]): the connection the UI records ratings through, and every
@@ -105,10 +130,13 @@ impl Mirror {
                 .map_err(|e| crate::Error::io(format!("creating {}", folder.display()), e))?;
         }
         let mut conn = Connection::open(path)?;
+        // First: the pragmas below and the migration wait for another connection that is
+        // setting up the same new file, instead of failing at once with "database is locked".
+        conn.busy_timeout(Duration::from_secs(10))?;
         // Rows are ~1.5 kB of case JSON: 16 kB pages take ~10 of them and cut the write
         // calls of a sync by three quarters (only takes effect when the file is created).
         conn.pragma_update(None, "page_size", 16_384)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&conn)?;
         // See `Durability`: FULL for accepted data, NORMAL only where the upstream has it.
         let synchronous = match durability {
             Durability::Synced => "FULL",
@@ -116,7 +144,6 @@ impl Mirror {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(Duration::from_secs(10))?;
         // Lookups read a few pages at random from a file of up to millions of cases: a
         // larger page cache keeps the upper B-tree levels, and memory-mapped reads save a
         // system call and a 16 kB copy per page, so the map should cover the whole file (a
@@ -130,7 +157,13 @@ impl Mirror {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
             true,
         )?;
-        schema::migrations().to_latest(&mut conn)?;
+        // Write transactions take the write lock when they begin, waiting for it: a
+        // deferred one that reads first and writes then fails at once ("database is
+        // locked", SQLITE_BUSY_SNAPSHOT, for which SQLite does not wait) when another
+        // connection committed in between — the loops and the UI write side by side. Read
+        // snapshots (`read_snapshot`) stay deferred: they never write.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        schema::migrate(&mut conn)?;
         Ok(Self { conn })
     }
 
@@ -257,6 +290,32 @@ impl Mirror {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the data plane's loops and the UI open their connections at once on a new
+    /// file; one lost the race to migrate and failed ("table hall already exists").
+    #[test]
+    fn connections_opened_at_once_on_a_new_file_all_open() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("mirror.db");
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Mirror::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for open in opened {
+                    open.join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+                }
+            });
+        }
+    }
 
     #[test]
     fn opens_twice_and_keeps_the_latest_fault_of_each_part() {
