@@ -203,6 +203,25 @@ impl Heartbeats {
                     schedule.on, schedule.off, schedule.weekdays
                 ))
             }
+            CommandAction::ClearDisplaySchedule => {
+                let in_force = mirror
+                    .run(|m| {
+                        m.clear_display_schedule()?;
+                        m.display_schedule()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(match in_force {
+                    Some(s) => format!(
+                        "commanded schedule cleared; the published one is in force: {}–{} on days {:?}",
+                        s.schedule.on, s.schedule.off, s.schedule.weekdays
+                    ),
+                    None => {
+                        "commanded schedule cleared; no schedule is published: the screen stays on"
+                            .into()
+                    }
+                })
+            }
         }
     }
 

@@ -65,7 +65,8 @@ enum Command {
         #[arg(long = "reason")]
         reasons: Vec<String>,
     },
-    /// Print freshness, content version and the faults of each part as JSON.
+    /// Print freshness, content version, the display schedule in force and the faults of
+    /// each part as JSON.
     Status,
 }
 
@@ -101,6 +102,7 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
         "stale": freshness.is_stale(config.stale_after_s),
         "cases": kiosk::mirror::cases::count(mirror.conn())?,
         "content": mirror.content_status()?,
+        "display_schedule": mirror.display_schedule()?,
         "faults": mirror.faults()?,
         "ratings_pending": mirror.rating_counts()?.0,
     }))

@@ -366,3 +366,101 @@ fn support_commands_that_write_refuse_while_a_kiosk_runs() {
     );
     assert!(kiosk(&config, &["rate", "5"]).status.success());
 }
+
+/// `kiosk status`'s display schedule in force, as JSON.
+fn display_schedule(config: &Path) -> serde_json::Value {
+    let status = kiosk(config, &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    json["display_schedule"].clone()
+}
+
+fn wait_for_schedule(config: &Path, source: &str, on: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = display_schedule(config);
+        if shown["source"] == source && shown["schedule"]["on"] == on {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the kiosk never showed the {source} schedule from {on}: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kiosk-admin command … set-display-schedule` and `clear-display-schedule` through egov-sim
+/// to a running kiosk; a schedule that is not one is refused before it is queued.
+#[test]
+fn an_administrator_sets_and_clears_the_display_schedule_of_a_kiosk() {
+    let sim = Sim::start(20, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let published = display_schedule(&config);
+    assert_eq!(published["source"], "published", "{published}");
+    let published_on = published["schedule"]["on"].as_str().unwrap().to_owned();
+    let _running = Running::start(&config);
+    let command = |args: &[&str]| {
+        let mut all = vec!["command", "test-kiosk"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--upstream", &sim.url, "--token", ADMIN_TOKEN]);
+        admin(&all)
+    };
+
+    for (args, why) in [
+        (
+            &[
+                "set-display-schedule",
+                "--on",
+                "25:00",
+                "--off",
+                "21:00",
+                "--weekdays",
+                "1",
+            ][..],
+            "on must be HH:MM",
+        ),
+        (
+            &["set-display-schedule", "--on", "07:30", "--off", "21:00"],
+            "weekdays must be 1",
+        ),
+        (
+            &["set-display-schedule", "--off", "21:00", "--weekdays", "1"],
+            "needs --on",
+        ),
+        (
+            &["screenshot", "--on", "07:30"],
+            "set-display-schedule only",
+        ),
+    ] {
+        let refused = command(args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&refused).contains(why),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+
+    let set = command(&[
+        "set-display-schedule",
+        "--on",
+        "07:30",
+        "--off",
+        "21:00",
+        "--weekdays",
+        "1,2,3,4,5,6",
+    ]);
+    assert!(set.status.success(), "{}", stderr(&set));
+    wait_for_schedule(&config, "command", "07:30");
+    let shown = display_schedule(&config);
+    assert_eq!(
+        shown["schedule"]["weekdays"],
+        serde_json::json!([1, 2, 3, 4, 5, 6])
+    );
+
+    let cleared = command(&["clear-display-schedule"]);
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    wait_for_schedule(&config, "published", &published_on);
+}

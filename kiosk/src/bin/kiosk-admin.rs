@@ -14,7 +14,7 @@ use protocol::client::Client;
 use protocol::content::{
     decode_signing_key, encode_signing_key, encode_verifying_key, generate_signing_key,
 };
-use protocol::devices::{CommandAction, Fleet, Heartbeat};
+use protocol::devices::{CommandAction, DisplaySchedule, Fleet, Heartbeat};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +32,47 @@ enum Action {
     Screenshot,
     SyncNow,
     Reload,
+    /// Follow the schedule given by --on, --off and --weekdays instead of the published one
+    /// (until a content release changes the published one).
+    SetDisplaySchedule,
+    /// Drop the schedule set by command: the published one is in force again.
+    ClearDisplaySchedule,
+}
+
+/// The schedule of a set-display-schedule command.
+#[derive(clap::Args)]
+struct ScheduleArgs {
+    /// For set-display-schedule: when the screen goes on, local HH:MM.
+    #[arg(long)]
+    on: Option<String>,
+    /// For set-display-schedule: when the screen goes off, local HH:MM.
+    #[arg(long)]
+    off: Option<String>,
+    /// For set-display-schedule: ISO weekdays, 1 (Monday) to 7, e.g. 1,2,3,4,5.
+    #[arg(long, value_delimiter = ',')]
+    weekdays: Vec<u8>,
+}
+
+impl ScheduleArgs {
+    /// The schedule, checked here so that a mistyped time is refused before it is queued.
+    fn schedule(&self) -> anyhow::Result<DisplaySchedule> {
+        let (Some(on), Some(off)) = (&self.on, &self.off) else {
+            bail!("set-display-schedule needs --on HH:MM, --off HH:MM and --weekdays");
+        };
+        let schedule = DisplaySchedule {
+            on: on.clone(),
+            off: off.clone(),
+            weekdays: self.weekdays.clone(),
+        };
+        schedule
+            .validate()
+            .map_err(|e| anyhow::anyhow!("set-display-schedule: {e}"))?;
+        Ok(schedule)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.on.is_none() && self.off.is_none() && self.weekdays.is_empty()
+    }
 }
 
 #[derive(clap::Args)]
@@ -92,6 +133,8 @@ enum AdminCommand {
         action: Action,
         #[command(flatten)]
         upstream: Upstream,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
         /// For a screenshot: wait up to this many seconds for it and save it here.
         #[arg(long)]
         save: Option<PathBuf>,
@@ -247,15 +290,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             kiosk,
             action,
             upstream,
+            schedule,
             save,
             wait_s,
         } => {
-            let client = upstream.client()?;
             let action = match action {
+                Action::SetDisplaySchedule => CommandAction::SetDisplaySchedule {
+                    schedule: schedule.schedule()?,
+                },
+                _ if !schedule.is_empty() => {
+                    bail!("--on, --off and --weekdays go with set-display-schedule only")
+                }
                 Action::Screenshot => CommandAction::Screenshot,
                 Action::SyncNow => CommandAction::SyncNow,
                 Action::Reload => CommandAction::ReloadContent,
+                Action::ClearDisplaySchedule => CommandAction::ClearDisplaySchedule,
             };
+            let client = upstream.client()?;
             let command = client.queue_command(&kiosk, &action).await?;
             println!("queued command {} for {kiosk}", command.id);
             if let (CommandAction::Screenshot, Some(save)) = (&action, save) {

@@ -74,6 +74,15 @@ impl Mirror {
         Ok(())
     }
 
+    /// Drops the schedule a command set (a `clear_display_schedule` command): the published
+    /// one is in force again. Returns whether there was one.
+    pub fn clear_display_schedule(&self) -> Result<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM settings WHERE key = ?1", [COMMANDED])?
+            == 1)
+    }
+
     /// The schedule the screen follows; `None`: no schedule, the screen stays on.
     pub fn display_schedule(&self) -> Result<Option<EffectiveSchedule>> {
         if let Some(schedule) = commanded(self.conn())? {
@@ -151,8 +160,17 @@ mod tests {
         apply(&mut mirror, 2, Some(office));
         assert_eq!(
             mirror.display_schedule().unwrap(),
-            effective(evening, ScheduleSource::Command)
+            effective(evening.clone(), ScheduleSource::Command)
         );
+        // Cleared by a command, the published one is in force again.
+        mirror.set_display_schedule(&evening).unwrap();
+        assert!(mirror.clear_display_schedule().unwrap());
+        assert!(!mirror.clear_display_schedule().unwrap());
+        assert_eq!(
+            mirror.display_schedule().unwrap(),
+            effective(schedule("08:00", "18:00"), ScheduleSource::Published)
+        );
+        mirror.set_display_schedule(&evening).unwrap();
         // One that changes it takes over.
         let winter = schedule("08:30", "17:30");
         apply(&mut mirror, 3, Some(winter.clone()));
