@@ -31,7 +31,7 @@ pub enum Error {
         source: protocol::items::ItemError,
     },
     /// Another process — a running kiosk — holds the data folder.
-    #[error("a kiosk is running on {data_dir}{}: it syncs, sends heartbeats and delivers ratings by itself; stop it first (systemctl stop kiosk) to run this command", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    #[error("a kiosk is running on {data_dir}{}: it syncs, sends heartbeats and delivers ratings by itself; stop it first (its systemd service) to run this command", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     KioskRunning { data_dir: String, pid: Option<u32> },
     /// Stored or received data does not have the expected shape.
     #[error("invalid data: {0}")]

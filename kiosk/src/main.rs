@@ -108,22 +108,19 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Completes on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed
+/// here, at once: a stop that comes while the mirror is still being opened is kept for
+/// `run`, not left to the default action that would end the process on the spot.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -134,8 +131,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::Run | Command::Sync { once: false, .. } => {
+            let shutdown = shutdown_signal()?;
             let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
-            plane.run(shutdown_signal()).await?;
+            plane.run(shutdown).await?;
         }
         Command::Sync { once: true, what } => sync_once(config, what).await?,
         Command::Lookup { case_no, code } => {

@@ -464,3 +464,47 @@ fn an_administrator_sets_and_clears_the_display_schedule_of_a_kiosk() {
     assert!(cleared.status.success(), "{}", stderr(&cleared));
     wait_for_schedule(&config, "published", &published_on);
 }
+
+/// What `kiosk run` tells systemd, read from a notify socket as systemd would hold it:
+/// READY=1 once it runs, WATCHDOG=1 every half WatchdogSec, STOPPING=1 on SIGTERM, then a
+/// clean exit.
+#[test]
+fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
+    let sim = Sim::start(20, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    // Generous: a message late on a loaded machine is still read.
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .env("NOTIFY_SOCKET", &socket_path)
+        // WatchdogSec=0.4 s: a ping every 0.2 s.
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let next = || {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).expect("a message from the kiosk");
+        String::from_utf8_lossy(&buf[..n]).trim().to_owned()
+    };
+    let mut messages = Vec::new();
+    while messages.iter().filter(|m| *m == "WATCHDOG=1").count() < 3 {
+        messages.push(next());
+    }
+    assert_eq!(messages[0], "READY=1", "{messages:?}");
+    assert!(
+        messages[1..].iter().all(|m| m == "WATCHDOG=1"),
+        "{messages:?}"
+    );
+    send_signal(running.0.id(), "TERM");
+    while next() != "STOPPING=1" {}
+    assert!(running.0.wait().unwrap().success());
+}

@@ -16,6 +16,7 @@
 
 mod health;
 mod lock;
+mod systemd;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -244,29 +245,41 @@ impl DataPlane {
     /// Runs every loop, each its own task, until `shutdown` completes. The loops do not end
     /// on faults (see the module documentation); a loop that ends anyway (a bug: it
     /// panicked) ends the data plane with an error, so that systemd restarts it.
+    ///
+    /// Under systemd (`Type=notify`) it sends `READY=1` once the loops run (the mirror was
+    /// opened by [`DataPlane::prepare`]), `WATCHDOG=1` every half `WatchdogSec=` while every
+    /// loop runs, and `STOPPING=1` when `shutdown` completes.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let mut loops = JoinSet::new();
         let s = &self.shared;
         let (cases, content) = (s.clone(), s.clone());
         let (heartbeat, ratings) = (s.clone(), s.clone());
-        loops.spawn(async move {
-            cases_loop(cases).await;
-            "case sync"
-        });
-        loops.spawn(async move {
-            content_loop(content).await;
-            "content"
-        });
-        loops.spawn(async move {
-            heartbeat_loop(heartbeat).await;
-            "heartbeat"
-        });
-        loops.spawn(async move {
-            ratings_loop(ratings).await;
-            "ratings"
-        });
+        let handles = vec![
+            loops.spawn(async move {
+                cases_loop(cases).await;
+                "case sync"
+            }),
+            loops.spawn(async move {
+                content_loop(content).await;
+                "content"
+            }),
+            loops.spawn(async move {
+                heartbeat_loop(heartbeat).await;
+                "heartbeat"
+            }),
+            loops.spawn(async move {
+                ratings_loop(ratings).await;
+                "ratings"
+            }),
+        ];
+        let watchdog = systemd::watchdog_interval()
+            .map(|every| tokio::spawn(systemd::watchdog(every, handles, systemd::ping_watchdog)));
+        systemd::ready();
         let outcome = tokio::select! {
-            () = shutdown => Ok(()),
+            () = shutdown => {
+                systemd::stopping();
+                Ok(())
+            }
             ended = loops.join_next() => Err(match ended {
                 Some(Ok(name)) => Error::Invalid(format!("the {name} loop ended")),
                 Some(Err(e)) => Error::Invalid(format!("a data plane loop stopped: {e}")),
@@ -275,6 +288,9 @@ impl DataPlane {
         };
         // Work already on the blocking pool finishes there (a transaction commits or rolls
         // back whole); the loops stop at their next await.
+        if let Some(watchdog) = watchdog {
+            watchdog.abort();
+        }
         loops.shutdown().await;
         outcome
     }
