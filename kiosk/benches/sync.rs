@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Parser;
-use kiosk::mirror::cases::{FeedOp, FeedPage, INSERT, parse_page, write_case};
+use kiosk::feed::{FeedOp, FeedPage, parse_page};
+use kiosk::mirror::cases::{INSERT, write_case};
 use kiosk::mirror::{Durability, Mirror};
 use kiosk::sync::cases::CaseSync;
 use protocol::client::Client;

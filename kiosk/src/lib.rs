@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod daemon;
 pub mod error;
+pub mod feed;
 pub mod heartbeat;
 pub mod lookup;
 pub mod masking;

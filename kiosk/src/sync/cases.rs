@@ -9,7 +9,8 @@ use protocol::client::Client;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::mirror::cases::{Applied, FeedPage, parse_page};
+use crate::feed::{FeedPage, parse_page};
+use crate::mirror::cases::Applied;
 use crate::mirror::{AsyncMirror, Durability, FaultSource, Mirror};
 
 /// What one sync run did.
