@@ -9,10 +9,12 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::backoff::Backoff;
 use kiosk::config::Config;
+use kiosk::content::Polled;
 use kiosk::daemon::{DataDirLock, DataPlane};
 use kiosk::heartbeat::NoScreen;
 use kiosk::lookup::Lookup;
 use kiosk::mirror::{AsyncMirror, Durability, Mirror};
+use kiosk::outln;
 
 #[derive(Parser)]
 #[command(
@@ -77,15 +79,29 @@ async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
             .case_sync()
             .run_with_retries(5, Backoff::DEFAULT)
             .await?;
-        println!(
+        outln!(
             "cases: {} pages, {} upserts, {} deletes, cursor {}",
-            report.pages, report.upserts, report.deletes, report.cursor
-        );
+            report.pages,
+            report.upserts,
+            report.deletes,
+            report.cursor
+        )?;
     }
     if matches!(what, What::All | What::Content) {
         let mirror = AsyncMirror::open(&plane.config().mirror_path(), Durability::Synced).await?;
         let polled = plane.content().poll(&mirror, false, Utc::now()).await?;
-        println!("content: {polled:?}");
+        match polled {
+            Polled::NothingPublished => {
+                outln!("content: no release published yet; the current content stays")?
+            }
+            Polled::NotModified | Polled::AlreadyApplied => {
+                outln!("content: the applied release is current")?
+            }
+            Polled::Applied {
+                version,
+                downloaded,
+            } => outln!("content: applied release {version} ({downloaded} blobs downloaded)")?,
+        }
     }
     Ok(())
 }
@@ -126,7 +142,7 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     if cli.check_config {
-        println!("{}: ok", cli.config.display());
+        outln!("{}: ok", cli.config.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command.unwrap_or(Command::Run) {
@@ -139,7 +155,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lookup { case_no, code } => {
             let mirror = Mirror::open(&config.mirror_path())?;
             let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
-            println!("{}", serde_json::to_string_pretty(&lookup)?);
+            outln!("{}", serde_json::to_string_pretty(&lookup)?)?;
             if !matches!(lookup, Lookup::Found { .. }) {
                 return Ok(ExitCode::from(1));
             }
@@ -160,27 +176,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &reasons,
                 Utc::now(),
             )?;
-            println!("{id}");
+            outln!("{id}")?;
         }
-        Command::Status => println!("{}", serde_json::to_string_pretty(&status(&config)?)?),
+        Command::Status => outln!("{}", serde_json::to_string_pretty(&status(&config)?)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "kiosk=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kiosk: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiosk::cli::init_logging("kiosk=info");
+    kiosk::cli::exit_code("kiosk", run(Cli::parse()).await)
 }

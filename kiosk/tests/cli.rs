@@ -81,7 +81,7 @@ fn support_commands_sync_and_look_up_a_case() {
     let synced = kiosk(&config, &["sync", "--once"]);
     assert!(synced.status.success(), "{}", stderr(&synced));
     assert!(
-        stdout(&synced).contains("content: Applied { version: 3"),
+        stdout(&synced).contains("content: applied release 3"),
         "{}",
         stdout(&synced)
     );
@@ -507,4 +507,24 @@ fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
     send_signal(running.0.id(), "TERM");
     while next() != "STOPPING=1" {}
     assert!(running.0.wait().unwrap().success());
+}
+
+/// Regression: against an upstream that has published no content yet, `sync --once` exited
+/// 2 although the case sync succeeded. No release yet is a state: exit 0, and no fault.
+#[test]
+fn sync_once_before_any_release_is_published_succeeds() {
+    let sim = Sim::start(30, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let synced = kiosk(&config, &["sync", "--once"]);
+    assert!(synced.status.success(), "{}", stderr(&synced));
+    let said = stdout(&synced);
+    assert!(
+        said.contains("cases: ") && said.contains("content: no release published yet"),
+        "{said}"
+    );
+    let status = kiosk(&config, &["status"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["faults"], serde_json::json!([]), "{json}");
+    assert_eq!(json["content"]["sample"], true);
 }

@@ -43,8 +43,15 @@ pub enum ClientError {
     /// A complete answer that does not follow the contract.
     #[error("answer does not follow the contract: {0}")]
     Contract(String),
+    /// (The cause is in the message, so it is not a `source` too: `{:#}` would say it twice.)
     #[error("invalid URL: {0}")]
-    Url(#[from] url::ParseError),
+    Url(url::ParseError),
+}
+
+impl From<url::ParseError> for ClientError {
+    fn from(e: url::ParseError) -> Self {
+        Self::Url(e)
+    }
 }
 
 impl ClientError {

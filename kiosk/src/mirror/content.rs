@@ -280,9 +280,9 @@ impl Mirror {
             .optional()?;
         row.map(|(kind, body)| {
             let kind = parse_kind(kind)?;
-            Item::from_json(kind, body.as_bytes()).map_err(|source| Error::Item {
+            Item::from_json(kind, body.as_bytes()).map_err(|cause| Error::Item {
                 id: id.to_owned(),
-                source,
+                cause,
             })
         })
         .transpose()
