@@ -90,11 +90,15 @@ async fn open_retrying(shared: &Shared, source: FaultSource) -> AsyncMirror {
     let mut failures = 0;
     loop {
         let opened = shared.open_mirror().await;
-        shared.record(source, &opened);
         let wait = next_wait(&opened, &mut failures, Duration::from_secs(1));
         match opened {
+            // The part's fault (one from before a restart, say) stays until its first
+            // round says otherwise.
             Ok(mirror) => return mirror,
-            Err(e) => tracing::warn!(part = source.as_str(), error = %e, "cannot open the mirror"),
+            Err(e) => {
+                tracing::warn!(part = source.as_str(), error = %e, "cannot open the mirror");
+                shared.record::<()>(source, &Err(e));
+            }
         }
         tokio::time::sleep(wait).await;
     }
