@@ -200,7 +200,7 @@ fn logs_into_a_file_or_the_journal_carry_no_colour_codes() {
             .unwrap(),
     );
     let started = stderr_lines(&mut running.0)
-        .find(|line| line.contains("gps-bridge running"))
+        .find(|line| line.contains("INFO"))
         .expect("gps-bridge logs that it runs");
     assert_plain("gps-bridge", &started, "INFO");
 }
