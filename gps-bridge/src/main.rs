@@ -1,5 +1,5 @@
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -119,9 +119,22 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(io::stderr)
+        // Colour only on a terminal: a log in a file or the journal carries no escape codes.
+        .with_ansi(io::stderr().is_terminal())
         .init();
     match run(cli) {
         Ok(code) => code,
+        // A reader that went away (`gps-bridge status | head -1`) ends the command quietly,
+        // as for any Unix tool.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("gps-bridge: {error:#}");
             ExitCode::FAILURE
@@ -139,7 +152,7 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     if cli.check_config {
-        println!("configuration OK");
+        writeln!(io::stdout(), "configuration OK")?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
@@ -171,7 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status => control_command(&config, &Request::Status, None),
         Command::Import { file, land } => {
             let summary = import::import(&file, &config.database, land)?;
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { file } => {
@@ -183,7 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &config.plot_settings(),
             )
             .with_context(|| format!("reading {}", file.display()))?;
-            println!("{}", serde_json::to_string_pretty(&plots)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Convert {
@@ -267,7 +280,7 @@ fn convert_file(
                 "gps-bridge: {} of the plots were refused; nothing was written / 有地块未通过检查，未写出文件",
                 plots.len()
             );
-            println!("{}", serde_json::to_string_pretty(&plots)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::FAILURE)
         }
         Err(ConvertError::File(e)) => {
@@ -289,14 +302,14 @@ fn control_command(
     let reply = call(&config.socket_path(), request)?;
     let ok = reply["ok"] == true;
     match text.and_then(|text| text(&reply)) {
-        Some(line) => println!("{line}"),
+        Some(line) => writeln!(io::stdout(), "{line}")?,
         None if text.is_some() && !ok => {
             eprintln!(
                 "gps-bridge: {}",
                 reply["error"].as_str().unwrap_or("refused")
             )
         }
-        None => println!("{}", serde_json::to_string_pretty(&reply)?),
+        None => writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&reply)?)?,
     }
     Ok(if ok {
         ExitCode::SUCCESS
