@@ -1,5 +1,5 @@
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -145,9 +145,22 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(io::stderr)
+        // Colour only on a terminal: a log in a file or the journal carries no escape codes.
+        .with_ansi(io::stderr().is_terminal())
         .init();
     match run(cli) {
         Ok(code) => code,
+        // A reader that went away (`gps-bridge status | head -1`) ends the command quietly,
+        // as for any Unix tool.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("gps-bridge: {error:#}");
             ExitCode::FAILURE
@@ -165,7 +178,7 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     if cli.check_config {
-        println!("configuration OK");
+        writeln!(io::stdout(), "configuration OK")?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
@@ -211,9 +224,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outbox = Outbox::open_read_only(&config.outbox_path())?;
             let plots = outbox.recent(limit.clamp(1, 10_000))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&plots)?);
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             } else {
-                print!("{}", views::plots_table(&plots));
+                write!(io::stdout(), "{}", views::plots_table(&plots))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -234,15 +247,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?;
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&record)?);
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&record)?)?;
             } else {
-                print!("{}", views::show_text(&record));
+                write!(io::stdout(), "{}", views::show_text(&record))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file, land } => {
             let summary = import::import(&file, &config.database, land)?;
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { file } => {
@@ -254,7 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &config.plot_settings(),
             )
             .with_context(|| format!("reading {}", file.display()))?;
-            println!("{}", serde_json::to_string_pretty(&plots)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Convert {
@@ -338,7 +351,7 @@ fn convert_file(
                 "gps-bridge: {} of the plots were refused; nothing was written / 有地块未通过检查，未写出文件",
                 plots.len()
             );
-            println!("{}", serde_json::to_string_pretty(&plots)?);
+            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::FAILURE)
         }
         Err(ConvertError::File(e)) => {
@@ -360,14 +373,14 @@ fn control_command(
     let reply = call(&config.socket_path(), request)?;
     let ok = reply["ok"] == true;
     match text.and_then(|text| text(&reply)) {
-        Some(line) => println!("{line}"),
+        Some(line) => writeln!(io::stdout(), "{line}")?,
         None if text.is_some() && !ok => {
             eprintln!(
                 "gps-bridge: {}",
                 reply["error"].as_str().unwrap_or("refused")
             )
         }
-        None => println!("{}", serde_json::to_string_pretty(&reply)?),
+        None => writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&reply)?)?,
     }
     Ok(if ok {
         ExitCode::SUCCESS
