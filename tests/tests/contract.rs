@@ -181,6 +181,7 @@ async fn a_plot_with_a_hole_is_accepted_and_its_area_leaves_the_hole_out() {
         corners,
         holes,
         area_m2: None,
+        area_uncertainty_m2: None,
         warnings: vec![],
     };
     let mut yard = square_around(lon, lat, 0.00005);
