@@ -36,6 +36,7 @@ impl Part {
 struct State {
     faults: BTreeMap<Part, (String, DateTime<Utc>)>,
     layers_synced_at: Option<DateTime<Utc>>,
+    layers_tried: bool,
 }
 
 /// Shared by the daemon's tasks; cheap to clone.
@@ -79,6 +80,16 @@ impl Health {
 
     pub fn layers_synced(&self, at: DateTime<Utc>) {
         self.state().layers_synced_at = Some(at);
+    }
+
+    /// A layer sync ended, well or not.
+    pub fn layers_tried(&self) {
+        self.state().layers_tried = true;
+    }
+
+    /// Whether a layer sync has ended since the start.
+    pub fn layers_were_tried(&self) -> bool {
+        self.state().layers_tried
     }
 
     pub fn layers_synced_at(&self) -> Option<DateTime<Utc>> {

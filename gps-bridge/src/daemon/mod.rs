@@ -147,6 +147,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 settings: config.plot_settings(),
                 layers: layers.clone(),
                 plane: plane.clone(),
+                layers_from_upstream: client.is_some(),
             },
             health.clone(),
         ),

@@ -30,6 +30,10 @@ pub struct Checking {
     pub settings: PlotSettings,
     pub layers: Arc<RwLock<LayerIndex>>,
     pub plane: Arc<SitePlane>,
+    /// Whether the layers are synced from an upstream: then a candidate recorded before the
+    /// cache was ever synced waits for the first sync to end (well or not), so that the first
+    /// plots of a new bridge are pre-checked against the layers rather than an empty cache.
+    pub layers_from_upstream: bool,
 }
 
 pub struct PlotStage {
@@ -107,6 +111,13 @@ impl PlotStage {
     /// Checks one candidate into the outbox; its summary, or `None` if it could not be
     /// recorded (the fault is reported, and [`PlotStage::catch_up`] tries again).
     pub fn check(&mut self, candidate_id: i64, candidate: &PlotCandidate) -> Option<PlotSummary> {
+        if !self.layers_ready() {
+            tracing::info!(
+                candidate = candidate_id,
+                "waiting for the first layer sync before checking"
+            );
+            return None;
+        }
         let recorded = (|| {
             let mut outbox = self.outbox();
             if let Some(id) = outbox.plot_of_candidate(candidate_id)? {
@@ -143,6 +154,20 @@ impl PlotStage {
                 None
             }
         }
+    }
+}
+
+impl PlotStage {
+    fn layers_ready(&self) -> bool {
+        let synced_before = self
+            .checking
+            .layers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .freshness()
+            .iter()
+            .any(|f| f.synced_at.is_some());
+        !self.checking.layers_from_upstream || synced_before || self.health.layers_were_tried()
     }
 }
 
@@ -315,6 +340,7 @@ mod tests {
                 settings: settings(),
                 layers: Arc::new(RwLock::new(index)),
                 plane,
+                layers_from_upstream: false,
             },
             Health::default(),
         )
@@ -405,6 +431,21 @@ mod tests {
         assert_eq!(refused.shell.len(), 3, "the corners as given are kept");
         assert!(refused.findings.iter().any(Finding::is_refusal));
         assert_eq!(stage.outbox().next_due(Utc::now()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_new_bridges_first_plot_waits_for_the_first_layer_sync_to_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stage = stage(dir.path(), Vec::new());
+        // `stage` syncs its layers; a cache never synced from a configured upstream waits.
+        stage.checking.layers = Arc::new(RwLock::new(LayerIndex::default()));
+        stage.checking.layers_from_upstream = true;
+        let plot = candidate(rectangle(LON, LAT, 12.0, 10.0));
+        assert_eq!(stage.check(1, &plot), None);
+        assert_eq!(stage.counts().unwrap().pending, 0);
+        // The first sync ended (here: it failed, the upstream being away): check from the cache.
+        stage.health.layers_tried();
+        assert_eq!(stage.check(1, &plot).unwrap().state, PlotState::Pending);
     }
 
     #[test]

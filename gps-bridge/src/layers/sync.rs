@@ -146,6 +146,7 @@ impl LayerSync {
                 outcome = self.sync_once() => outcome,
                 _ = stop.changed() => break,
             };
+            self.health.layers_tried();
             match outcome {
                 Ok(report) => {
                     self.health.clear(Part::Layers);
