@@ -17,31 +17,42 @@ use crate::ui::{AppAdapter, Kiosk, UiError, clock::Clock, rotation};
 /// What ended the kiosk.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error(
+        "the display: {0}\n(no screen to show the kiosk on: `kiosk run --headless` runs the \
+         data plane alone, `kiosk --screenshots DIR` draws the screens to PNG files)"
+    )]
+    Display(slint::PlatformError),
     #[error(transparent)]
-    Ui(#[from] UiError),
+    Ui(UiError),
     #[error("the data plane: {0}")]
     DataPlane(#[from] crate::Error),
     #[error("the data plane's runtime: {0}")]
     Runtime(std::io::Error),
 }
 
-/// SIGTERM (systemd's stop) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+impl From<UiError> for RunError {
+    fn from(e: UiError) -> Self {
+        match e {
+            UiError::Platform(e) => Self::Display(e),
+            other => Self::Ui(other),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
+}
+
+/// Completes on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed
+/// here, at once: a stop that comes while the mirror is still being opened is kept for
+/// `run`, not left to the default action that would end the process on the spot. Call
+/// within a tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+        }
+    })
 }
 
 /// Runs the screen and the data plane until SIGTERM or Ctrl-C. Call on the main thread, with
@@ -70,11 +81,25 @@ pub fn run(config: Config) -> Result<(), RunError> {
                 weak.upgrade_in_event_loop(|ui| ui.global::<AppAdapter>().invoke_content_changed());
         }
     });
+    // The data plane's own view of its health: a mirror it cannot write (a full or failing
+    // disk) means the data on screen no longer updates, which the header then says.
+    let mut health = plane.health();
+    let weak = kiosk.window().as_weak();
+    runtime.spawn(async move {
+        loop {
+            let halted = !health.borrow_and_update().mirror_writable;
+            let _ =
+                weak.upgrade_in_event_loop(move |ui| ui.global::<AppAdapter>().set_halted(halted));
+            if health.changed().await.is_err() {
+                break;
+            }
+        }
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let weak = kiosk.window().as_weak();
     let handle = runtime.handle().clone();
-    // On a thread of its own: the data plane's loops share their mirror connections within
-    // one task, so its future is driven by `block_on` rather than spawned onto the workers.
+    // Driven by `block_on` on a thread of its own (its loops are tasks on the runtime's
+    // workers), so that it ends, and the kiosk with it, only when the screen has closed.
     let plane_thread = std::thread::Builder::new()
         .name("kiosk-data-plane".into())
         .spawn(move || {
@@ -82,16 +107,20 @@ pub fn run(config: Config) -> Result<(), RunError> {
                 let _ = stopped.await;
             }));
             if let Err(e) = &outcome {
-                // The screen keeps serving what the mirror holds, and says updates stopped.
+                // The screen keeps serving what the mirror holds, and says updates stopped;
+                // systemd's watchdog (no more pings) restarts the kiosk.
                 tracing::error!(error = %e, "the data plane stopped; the screen stays up");
                 let _ = weak.upgrade_in_event_loop(|ui| ui.global::<AppAdapter>().set_halted(true));
             }
             outcome
         })
         .map_err(RunError::Runtime)?;
+    let shutdown = {
+        let _inside = runtime.enter();
+        shutdown_signal().map_err(RunError::Runtime)?
+    };
     runtime.spawn(async {
-        shutdown_signal().await;
-        tracing::info!("stopping");
+        shutdown.await;
         let _ = slint::quit_event_loop();
     });
 

@@ -9,10 +9,12 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::backoff::Backoff;
 use kiosk::config::Config;
-use kiosk::daemon::DataPlane;
+use kiosk::content::Polled;
+use kiosk::daemon::{DataDirLock, DataPlane};
 use kiosk::heartbeat::NoScreen;
 use kiosk::lookup::Lookup;
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{AsyncMirror, Durability, Mirror};
+use kiosk::outln;
 
 #[derive(Parser)]
 #[command(name = "kiosk", version, about = "Land Hall service-hall kiosk")]
@@ -31,6 +33,10 @@ struct Cli {
     /// With --screenshots: a release folder built by `kiosk-admin build`.
     #[arg(long, value_name = "DIR", requires = "screenshots")]
     release: Option<PathBuf>,
+    /// With --release: also trust this public key (base64), as `kiosk-admin build
+    /// --screenshots` does with the key it signed with.
+    #[arg(long, value_name = "KEY", requires = "release")]
+    trust: Vec<String>,
     /// With --screenshots: only this screen (repeatable), e.g. `home`.
     #[arg(long = "screen", value_name = "NAME", requires = "screenshots")]
     screens: Vec<String>,
@@ -74,7 +80,8 @@ enum Command {
         #[arg(long = "reason")]
         reasons: Vec<String>,
     },
-    /// Print freshness, content version and the faults of each part as JSON.
+    /// Print freshness, content version, the display schedule in force and the faults of
+    /// each part as JSON.
     Status,
 }
 
@@ -85,15 +92,29 @@ async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
             .case_sync()
             .run_with_retries(5, Backoff::DEFAULT)
             .await?;
-        println!(
+        outln!(
             "cases: {} pages, {} upserts, {} deletes, cursor {}",
-            report.pages, report.upserts, report.deletes, report.cursor
-        );
+            report.pages,
+            report.upserts,
+            report.deletes,
+            report.cursor
+        )?;
     }
     if matches!(what, What::All | What::Content) {
-        let mut mirror = Mirror::open(&plane.config().mirror_path())?;
-        let polled = plane.content().poll(&mut mirror, false, Utc::now()).await?;
-        println!("content: {polled:?}");
+        let mirror = AsyncMirror::open(&plane.config().mirror_path(), Durability::Synced).await?;
+        let polled = plane.content().poll(&mirror, false, Utc::now()).await?;
+        match polled {
+            Polled::NothingPublished => {
+                outln!("content: no release published yet; the current content stays")?
+            }
+            Polled::NotModified | Polled::AlreadyApplied => {
+                outln!("content: the applied release is current")?
+            }
+            Polled::Applied {
+                version,
+                downloaded,
+            } => outln!("content: applied release {version} ({downloaded} blobs downloaded)")?,
+        }
     }
     Ok(())
 }
@@ -110,6 +131,7 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
         "stale": freshness.is_stale(config.stale_after_s),
         "cases": kiosk::mirror::cases::count(mirror.conn())?,
         "content": mirror.content_status()?,
+        "display_schedule": mirror.display_schedule()?,
         "faults": mirror.faults()?,
         "ratings_pending": mirror.rating_counts()?.0,
     }))
@@ -117,7 +139,17 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
 
 /// The screenshots of `--screenshots`.
 fn screenshots(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
-    let config = cli.config.as_deref().map(Config::load).transpose()?;
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => kiosk::ui::screenshots::example_config(),
+    };
+    for key in &cli.trust {
+        config.trusted_keys.push(
+            protocol::content::decode_verifying_key(key)
+                .map_err(|e| anyhow::anyhow!("--trust {key}: {e}"))?,
+        );
+    }
+    let config = Some(config);
     let options = kiosk::ui::screenshots::Options {
         out: out.to_owned(),
         config,
@@ -128,7 +160,7 @@ fn screenshots(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
     };
     let written = kiosk::ui::screenshots::render(&options)?;
     for path in &written {
-        println!("{}", path.display());
+        outln!("{}", path.display())?;
     }
     if written.is_empty() {
         anyhow::bail!(
@@ -168,7 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = cli.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
     let config = Config::load(&path)?;
     if cli.check_config {
-        println!("{}: ok", path.display());
+        outln!("{}: ok", path.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command.unwrap_or(Command::Run { headless: false }) {
@@ -177,14 +209,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kiosk::app::run(config)?;
         }
         Command::Run { headless: true } | Command::Sync { once: false, .. } => {
-            let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
-            runtime()?.block_on(plane.run(kiosk::app::shutdown_signal()))?;
+            runtime()?.block_on(async {
+                let shutdown = kiosk::app::shutdown_signal()?;
+                let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
+                plane.run(shutdown).await?;
+                anyhow::Ok(())
+            })?;
         }
         Command::Sync { once: true, what } => runtime()?.block_on(sync_once(config, what))?,
         Command::Lookup { case_no, code } => {
             let mirror = Mirror::open(&config.mirror_path())?;
             let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
-            println!("{}", serde_json::to_string_pretty(&lookup)?);
+            outln!("{}", serde_json::to_string_pretty(&lookup)?)?;
             if !matches!(lookup, Lookup::Found { .. }) {
                 return Ok(ExitCode::from(1));
             }
@@ -194,6 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             case_no,
             reasons,
         } => {
+            let _lock = DataDirLock::acquire(&config.data_dir)?;
             let mirror = Mirror::open(&config.mirror_path())?;
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
             let id = mirror.record_rating(
@@ -204,26 +241,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &reasons,
                 Utc::now(),
             )?;
-            println!("{id}");
+            outln!("{id}")?;
         }
-        Command::Status => println!("{}", serde_json::to_string_pretty(&status(&config)?)?),
+        Command::Status => outln!("{}", serde_json::to_string_pretty(&status(&config)?)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
+// Not `#[tokio::main]`: `set_rotation` needs the process to have one thread, and `kiosk run`
+// gives the main thread to the screen; each command builds the runtime it needs.
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "kiosk=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kiosk: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiosk::cli::init_logging("kiosk=info");
+    kiosk::cli::exit_code("kiosk", run(Cli::parse()))
 }

@@ -340,8 +340,15 @@ fn a_content_release_arriving_while_a_guide_is_open_keeps_the_visitor_there() {
         change(&mut compiled.items);
         let built = release::build(&compiled, version, Utc::now(), "test", &common::demo_key());
         rt.block_on(built.publish(&sim.admin_client())).unwrap();
-        let mut mirror = Mirror::open(&config.mirror_path()).unwrap();
-        rt.block_on(plane.content().poll(&mut mirror, false, Utc::now()))
+        rt.block_on(async {
+            let mirror = kiosk::mirror::AsyncMirror::open(
+                &config.mirror_path(),
+                kiosk::mirror::Durability::Synced,
+            )
+            .await
+            .unwrap();
+            plane.content().poll(&mirror, false, Utc::now()).await
+        })
     };
     publish(1, &|_| {}).unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -583,7 +590,7 @@ fn largest_guide() -> protocol::items::Item {
 }
 
 fn insert_largest_guide(config: &Config) {
-    use kiosk::mirror::content::{Release, replace};
+    use kiosk::mirror::content::{ReleaseRows, replace};
     let mut compiled = kiosk::content::sample::builtin();
     compiled
         .items
@@ -593,7 +600,7 @@ fn insert_largest_guide(config: &Config) {
     let tx = mirror.conn_mut().transaction().unwrap();
     replace(
         &tx,
-        &Release {
+        &ReleaseRows {
             version: Some(99),
             manifest_sha256: None,
             etag: None,

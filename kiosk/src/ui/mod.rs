@@ -25,13 +25,20 @@ mod worker;
 
 pub use shell::Kiosk;
 
-/// Why the screen could not start.
+/// Why the screen could not start. Each variant says its cause in its message (and does not
+/// expose it as a source too, so that an error chain prints it once).
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
     #[error("the display: {0}")]
-    Platform(#[from] slint::PlatformError),
+    Platform(slint::PlatformError),
     #[error(transparent)]
     Mirror(#[from] crate::Error),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+}
+
+impl From<slint::PlatformError> for UiError {
+    fn from(e: slint::PlatformError) -> Self {
+        Self::Platform(e)
+    }
 }

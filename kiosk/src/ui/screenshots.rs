@@ -25,9 +25,9 @@ use crate::config::Config;
 use crate::content::release::Release;
 use crate::content::store::BlobStore;
 use crate::content::verify::{self, AppliedRelease, Verdict};
+use crate::feed::parse_page;
 use crate::mirror::Mirror;
-use crate::mirror::cases::parse_page;
-use crate::mirror::content::{Release as MirrorRelease, replace};
+use crate::mirror::content::{ReleaseRows, replace};
 
 /// The salt of the scratch mirror's hall (its codes are below, not secrets).
 const SALT: &str = "5c7e0d0d9b1f4a3e8c2b6a7d1e0f9a8b";
@@ -577,7 +577,7 @@ fn apply_release(
         .map_err(crate::Error::from)?;
     replace(
         &tx,
-        &MirrorRelease {
+        &ReleaseRows {
             version: Some(manifest.version),
             manifest_sha256: None,
             etag: None,
@@ -601,7 +601,7 @@ pub struct Options {
     /// Only screens with these names (all when empty).
     pub only: Vec<String>,
     pub at: DateTime<Utc>,
-    /// Smaller files, slower: for the images kept in the repository.
+    /// Half-size images compressed hard, slower: for the images kept in the repository.
     pub small: bool,
 }
 

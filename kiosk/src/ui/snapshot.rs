@@ -13,7 +13,7 @@ use crate::heartbeat::ScreenSource;
 const CAPTURE_WAIT: Duration = Duration::from_secs(10);
 
 /// The window's pixels as an opaque RGB PNG (the window has no transparency). `small` files
-/// cost more time to encode: for images kept in the repository.
+/// cost more time to encode.
 pub fn png(
     pixels: &SharedPixelBuffer<Rgba8Pixel>,
     small: bool,
@@ -36,9 +36,41 @@ pub fn png(
     Ok(out)
 }
 
-/// Draws `ui` and writes it to `path`.
+/// The picture at half its width and height, each pixel the mean of four: a quarter of the
+/// bytes for images kept in the repository, where layout and colour matter, not every pixel
+/// of a glyph.
+pub fn half(pixels: &SharedPixelBuffer<Rgba8Pixel>) -> SharedPixelBuffer<Rgba8Pixel> {
+    let (w, h) = (pixels.width() / 2, pixels.height() / 2);
+    let src = pixels.as_slice();
+    let stride = pixels.width() as usize;
+    let mut out = SharedPixelBuffer::<Rgba8Pixel>::new(w, h);
+    for (i, pixel) in out.make_mut_slice().iter_mut().enumerate() {
+        let (x, y) = (i % w as usize * 2, i / w as usize * 2);
+        let quad = [
+            src[y * stride + x],
+            src[y * stride + x + 1],
+            src[(y + 1) * stride + x],
+            src[(y + 1) * stride + x + 1],
+        ];
+        let mean = |f: fn(&Rgba8Pixel) -> u8| {
+            (quad.iter().map(|p| u16::from(f(p))).sum::<u16>() / 4) as u8
+        };
+        *pixel = Rgba8Pixel {
+            r: mean(|p| p.r),
+            g: mean(|p| p.g),
+            b: mean(|p| p.b),
+            a: 255,
+        };
+    }
+    out
+}
+
+/// Draws `ui` and writes it to `path`; `small`: at half size, compressed hard (see [`half`]).
 pub fn save(ui: &KioskWindow, path: &Path, small: bool) -> Result<(), String> {
-    let pixels = ui.window().take_snapshot().map_err(|e| e.to_string())?;
+    let mut pixels = ui.window().take_snapshot().map_err(|e| e.to_string())?;
+    if small {
+        pixels = half(&pixels);
+    }
     let bytes = png(&pixels, small).map_err(|e| e.to_string())?;
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
