@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use kiosk::lookup::Lookup;
 use kiosk::mirror::Mirror;
-use protocol::cases::{Change, ChangesPage};
-use protocol::halls::Hall;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
@@ -28,37 +26,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
     let mut mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
-    mirror
-        .set_hall(&Hall {
-            id: "hn-czs-gyx".into(),
-            name: "郴州市桂阳县政务大厅".into(),
-            division_code: "431021".into(),
-            lookup_salt: common::SALT.into(),
-            lon: 0.0,
-            lat: 0.0,
-        })
-        .unwrap();
+    mirror.set_hall(&common::hall()).unwrap();
     let now = Utc::now();
-    let started = Instant::now();
-    let mut seq = 0;
-    let mut changes = Vec::with_capacity(5_000);
-    for case in common::cases(count, now) {
-        seq += 1;
-        changes.push(Change::Upsert {
-            seq,
-            case: Box::new(case),
-        });
-        if changes.len() == 5_000 || seq == count {
-            let page = ChangesPage {
-                changes: std::mem::take(&mut changes),
-                next_after: seq,
-                has_more: seq < count,
-            };
-            let body = serde_json::to_vec(&page).unwrap();
-            let page = kiosk::feed::parse_page(&body).unwrap();
-            mirror.apply_page(&page, now).unwrap();
-        }
-    }
+    let built = common::fill(&mut mirror, count, now);
     let bytes: i64 = mirror
         .conn()
         .query_row(
@@ -69,7 +39,7 @@ fn main() {
         .unwrap();
     println!(
         "mirror of {count} cases built in {:.1} s: {:.0} MB",
-        started.elapsed().as_secs_f64(),
+        built.as_secs_f64(),
         bytes as f64 / 1e6
     );
 

@@ -40,6 +40,10 @@ struct Cli {
     /// With --screenshots: only this screen (repeatable), e.g. `home`.
     #[arg(long = "screen", value_name = "NAME", requires = "screenshots")]
     screens: Vec<String>,
+    /// Draw the first frame of the screen on the kiosk's data into memory and exit (for the
+    /// cold-start benchmark).
+    #[arg(long, hide = true)]
+    first_frame: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -201,6 +205,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&path)?;
     if cli.check_config {
         outln!("{}: ok", path.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.first_frame {
+        kiosk::ui::screenshots::first_frame(&config)?;
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command.unwrap_or(Command::Run { headless: false }) {

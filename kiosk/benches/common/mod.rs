@@ -51,3 +51,46 @@ pub fn percentile_us(sorted: &[std::time::Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p / 100.0).round() as usize;
     sorted[index].as_secs_f64() * 1e6
 }
+
+/// Fills `mirror` with `count` cases of [`cases`] through the real feed apply, in pages of
+/// 5,000 (the hall must be set for lookups); returns the time it took.
+pub fn fill(
+    mirror: &mut kiosk::mirror::Mirror,
+    count: u64,
+    now: DateTime<Utc>,
+) -> std::time::Duration {
+    use protocol::cases::{Change, ChangesPage};
+    let started = std::time::Instant::now();
+    let mut seq = 0;
+    let mut changes = Vec::with_capacity(5_000);
+    for case in cases(count, now) {
+        seq += 1;
+        changes.push(Change::Upsert {
+            seq,
+            case: Box::new(case),
+        });
+        if changes.len() == 5_000 || seq == count {
+            let page = ChangesPage {
+                changes: std::mem::take(&mut changes),
+                next_after: seq,
+                has_more: seq < count,
+            };
+            let body = serde_json::to_vec(&page).unwrap();
+            let page = kiosk::feed::parse_page(&body).unwrap();
+            mirror.apply_page(&page, now).unwrap();
+        }
+    }
+    started.elapsed()
+}
+
+/// The hall of the benchmarks' cases, with their salt.
+pub fn hall() -> protocol::halls::Hall {
+    protocol::halls::Hall {
+        id: "hn-czs-gyx".into(),
+        name: "郴州市桂阳县政务大厅".into(),
+        division_code: "431021".into(),
+        lookup_salt: SALT.into(),
+        lon: 0.0,
+        lat: 0.0,
+    }
+}

@@ -17,10 +17,13 @@ impl Platform for Headless {
     }
 }
 
-/// Makes this thread draw its (one) window into memory. Fails if a platform is set already.
-pub fn install() -> Result<(), PlatformError> {
+/// Makes this thread draw its (one) window into memory; returns that window, for drawing it
+/// (`draw_if_needed`). Fails if a platform is set already.
+pub fn install() -> Result<Rc<MinimalSoftwareWindow>, PlatformError> {
+    let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
     slint::platform::set_platform(Box::new(Headless {
-        window: MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer),
+        window: window.clone(),
     }))
-    .map_err(|e| PlatformError::Other(format!("a Slint platform is already set: {e}")))
+    .map_err(|e| PlatformError::Other(format!("a Slint platform is already set: {e}")))?;
+    Ok(window)
 }

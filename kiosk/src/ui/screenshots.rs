@@ -708,6 +708,31 @@ pub fn render(options: &Options) -> Result<Vec<PathBuf>, ScreenshotError> {
     Ok(written)
 }
 
+/// `kiosk --first-frame`, for the cold-start benchmark: the screen on the kiosk's own data
+/// (its mirror opened as `kiosk run` opens it, nothing written), its first frame drawn into
+/// memory.
+pub fn first_frame(config: &Config) -> Result<(), ScreenshotError> {
+    headless::install().map_err(UiError::from)?;
+    let kiosk = Kiosk::new(config, Clock::system())?;
+    kiosk.follow_schedule(false);
+    let (w, h) = if config.screen.rotation.is_portrait() {
+        (1080, 1920)
+    } else {
+        (1920, 1080)
+    };
+    kiosk
+        .window()
+        .window()
+        .set_size(slint::PhysicalSize::new(w, h));
+    kiosk.window().show().map_err(UiError::from)?;
+    kiosk
+        .window()
+        .window()
+        .take_snapshot()
+        .map_err(|e| ScreenshotError::Render(e.to_string()))?;
+    Ok(())
+}
+
 /// Thirty wrong tries on the scratch mirror: the kiosk-wide lock.
 fn lock_lookups(config: &Config, at: DateTime<Utc>) -> Result<(), ScreenshotError> {
     let mirror = Mirror::open(&config.mirror_path())?;
