@@ -43,13 +43,20 @@ start egov-sim "$bin/egov-sim" --listen 127.0.0.1:8080 --data "$data/egov" \
     --cases 20000 --speedup 600
 await "$data/egov-sim.log" "listening on"
 
+# Every device has its own token, bound to its id and hall; the demo's kiosk config is the
+# example config with this kiosk's fresh token (issuing again replaces the previous one).
+kiosk_token=$("$bin/egov-sim" --data "$data/egov" device add gy-hall-kiosk-01 --hall hn-czs-gyx)
+sed -e "s|^token = .*|token = \"$kiosk_token\"|" -e 's|^data_dir = .*|data_dir = "kiosk"|' \
+    config/kiosk.toml >"$data/kiosk.toml"
+chmod 600 "$data/kiosk.toml"
+
 echo "demo: building and publishing the sample content" >&2
 "$bin/kiosk-admin" build config/content-sample --key config/content-sample/.demo-signing.key \
     --out "$data/content-release" --publisher demo >/dev/null
 "$bin/kiosk-admin" publish "$data/content-release" --to "$upstream" --token demo-admin-token
 
 echo "demo: starting the kiosk data plane" >&2
-start kiosk "$bin/kiosk" --config config/kiosk.toml run
+start kiosk "$bin/kiosk" --config "$data/kiosk.toml" run
 
 echo "demo: starting a simulated handheld and the gps-bridge" >&2
 # A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel. The simulated officer
@@ -71,8 +78,8 @@ lookup=$(awk '/^GY/ { print; exit }' "$data/egov/demo-lookups.txt")
 cat >&2 <<TEXT
 
 demo: running. Logs are in $data/*.log. Try, in another terminal:
-  $bin/kiosk --config config/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
-  $bin/kiosk --config config/kiosk.toml status
+  $bin/kiosk --config $data/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
+  $bin/kiosk --config $data/kiosk.toml status
   $bin/kiosk-admin fleet --upstream $upstream --token demo-admin-token
   $bin/gps-bridge --config $data/bridge/gps-bridge.toml status
   tail -f $data/simulator.log   # which corner the simulated officer stands at

@@ -10,4 +10,5 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod ticker;
+pub mod tokens;
 pub mod workflow;

@@ -22,7 +22,7 @@ pub struct Options {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Folder for the SQLite file, content blobs and `demo-lookups.txt`.
-    #[arg(long, default_value = "egov-data")]
+    #[arg(long, global = true, default_value = "egov-data")]
     pub data: PathBuf,
     /// Cases seeded on first start (up to millions).
     #[arg(long, default_value_t = 2_000)]
@@ -36,16 +36,9 @@ pub struct Options {
     /// How often the workflow ticker runs, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub tick_ms: u64,
-    /// Bearer token for administrators.
+    /// Bearer token for administrators. Devices have tokens of their own (`device add`).
     #[arg(long, env = "EGOV_ADMIN_TOKEN", default_value = "demo-admin-token")]
     pub admin_token: String,
-    /// Bearer token(s) accepted from devices (repeat the flag for several).
-    #[arg(
-        long = "device-token",
-        env = "EGOV_DEVICE_TOKEN",
-        default_value = "demo-device-token"
-    )]
-    pub device_tokens: Vec<String>,
     /// Share of requests answered 503, 0 to 1 (fault injection).
     #[arg(long, default_value_t = 0.0, value_parser = share)]
     pub fail_rate: f64,
@@ -55,6 +48,47 @@ pub struct Options {
     /// Latency added to every request, in milliseconds (fault injection).
     #[arg(long, default_value_t = 0)]
     pub latency: u64,
+    /// Without a command, egov-sim serves.
+    #[command(subcommand)]
+    pub command: Option<SimCommand>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SimCommand {
+    /// Provision devices: their tokens, each bound to the device and its hall.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DeviceCommand {
+    /// Issue a token for a device (replacing any it had) and print it on stdout.
+    Add {
+        device_id: String,
+        /// The hall or land office the device serves, e.g. hn-czs-gyx.
+        #[arg(long)]
+        hall: String,
+    },
+    /// Revoke a device's token; a running server refuses it from its next request.
+    Revoke { device_id: String },
+}
+
+/// Runs a device command against the data folder (which a running server may share).
+pub fn device_command(data: &std::path::Path, command: &DeviceCommand) -> anyhow::Result<()> {
+    let db = Db::open(&data.join("egov.db"))?;
+    match command {
+        DeviceCommand::Add { device_id, hall } => {
+            let token =
+                db.write(|conn| Ok(crate::tokens::issue(conn, device_id, hall, Utc::now())?))?;
+            println!("{token}");
+        }
+        DeviceCommand::Revoke { device_id } => {
+            if !db.write(|conn| Ok(crate::tokens::revoke(conn, device_id)?))? {
+                anyhow::bail!("device {device_id} has no token");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn share(text: &str) -> Result<f64, String> {
@@ -97,7 +131,6 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
         config: Arc::new(Config {
             data_dir: options.data.clone(),
             admin_token: options.admin_token.clone(),
-            device_tokens: options.device_tokens.clone(),
             faults: Faults {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,
@@ -108,8 +141,11 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
     })
 }
 
-/// Serves until the process is stopped.
+/// Runs the command, or serves until the process is stopped.
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    if let Some(SimCommand::Device(command)) = &options.command {
+        return device_command(&options.data, command);
+    }
     let state = prepare(&options)?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     // The actual address (the port may have been 0) on stdout, for scripts and tests.

@@ -22,7 +22,6 @@ pub struct Faults {
 pub struct Config {
     pub data_dir: PathBuf,
     pub admin_token: String,
-    pub device_tokens: Vec<String>,
     pub faults: Faults,
 }
 
@@ -66,6 +65,14 @@ impl AppState {
     ) -> anyhow::Result<T> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.read(f)).await?
+    }
+
+    /// Issues a token for a device of `hall_id` (tests and tools; `egov-sim device add` and
+    /// the admin route do the same).
+    pub fn provision_device(&self, device_id: &str, hall_id: &str) -> anyhow::Result<String> {
+        let now = self.clock.now();
+        self.db
+            .write(|conn| Ok(crate::tokens::issue(conn, device_id, hall_id, now)?))
     }
 
     pub async fn write<T: Send + 'static>(

@@ -127,6 +127,7 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     if cli.check_config {
+        config.check_data_dir()?;
         println!("{}: ok", cli.config.display());
         return Ok(ExitCode::SUCCESS);
     }

@@ -42,7 +42,7 @@ fn sample_dir() -> std::path::PathBuf {
 fn support_commands_sync_and_look_up_a_case() {
     let sim = Sim::start(600, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     assert!(kiosk(&config, &["--check-config"]).status.success());
     // Before any sync, the kiosk shows (and reports) the built-in sample content.
     let status = kiosk(&config, &["status"]);
@@ -233,7 +233,7 @@ fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
         .unwrap();
     let newest_case = sim.newest_hall_seq();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let mut running = Running::start(&config);
     let queued = admin(&[
         "command",

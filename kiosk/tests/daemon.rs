@@ -39,7 +39,7 @@ async fn sync_now_and_reload_commands_run_their_loops_before_the_interval() {
     sample_release(1).publish(&admin).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Case sync and content poll hourly: within the test only a command runs them again.
-    let config = Config::load(&write_config_paced(dir.path(), &sim.url, 100, 3_600)).unwrap();
+    let config = Config::load(&write_config_paced(dir.path(), &sim, 100, 3_600)).unwrap();
     let plane = DataPlane::prepare(config, Arc::new(NoScreen)).unwrap();
     let mirror = Mirror::open(&plane.config().mirror_path()).unwrap();
     let mut content_changes = plane.content_changes();

@@ -3,6 +3,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Whether `id` is a device id of the contract: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+pub fn is_device_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The rule of [`is_device_id`], for error messages.
+pub const DEVICE_ID_RULE: &str = "1 to 64 characters of A-Z a-z 0-9 - _ .";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
@@ -132,6 +143,23 @@ pub struct DeviceStatus {
     pub pending_commands: u32,
     /// Ids of commands whose screenshot was uploaded.
     pub screenshots: Vec<u64>,
+}
+
+/// `POST /api/v1/admin/devices/{id}/token`: issue a token for a device, bound to its hall.
+/// Issuing again replaces the device's token; the old one stops working at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueDeviceToken {
+    pub hall_id: String,
+}
+
+/// The answer to [`IssueDeviceToken`]: the bearer token, shown this once. The upstream keeps
+/// only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceToken {
+    pub device_id: String,
+    pub hall_id: String,
+    pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -31,10 +31,14 @@ pub struct EgovSim {
     /// e.g. `http://127.0.0.1:41234/`
     pub url: String,
     pub data: tempfile::TempDir,
+    /// The token of [`DEVICE`], provisioned at start.
+    pub device_token: String,
 }
 
-pub const DEVICE_TOKEN: &str = "demo-device-token";
 pub const ADMIN_TOKEN: &str = "demo-admin-token";
+/// The device every test talks as, provisioned in [`HALL`] by [`EgovSim::start`].
+pub const DEVICE: &str = "e2e-kiosk";
+pub const HALL: &str = "hn-czs-gyx";
 
 impl EgovSim {
     /// Starts egov-sim on an ephemeral loopback port with `args` added, and waits until it
@@ -64,19 +68,53 @@ impl EgovSim {
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from egov-sim: {line:?}"));
-        Self {
+        let mut sim = Self {
             child,
             url: format!("{addr}/"),
             data,
-        }
+            device_token: String::new(),
+        };
+        sim.device_token = sim.provision(DEVICE, HALL);
+        sim
     }
 
+    /// Provisions a device with the real `egov-sim device add` (a second process on the
+    /// same data folder, as an operator would) and returns its token.
+    pub fn provision(&self, device_id: &str, hall: &str) -> String {
+        let out = self.device_command(&["add", device_id, "--hall", hall]);
+        assert!(
+            out.status.success(),
+            "egov-sim device add {device_id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("the token is text")
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `egov-sim --data DATA device ARGS…`.
+    pub fn device_command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(program("egov-sim"))
+            .arg("--data")
+            .arg(self.data.path())
+            .arg("device")
+            .args(args)
+            .output()
+            .expect("egov-sim runs")
+    }
+
+    /// A client with [`DEVICE`]'s token.
     pub fn device_client(&self) -> protocol::client::Client {
-        protocol::client::Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
+        self.client_with(&self.device_token)
+    }
+
+    pub fn client_with(&self, token: &str) -> protocol::client::Client {
+        protocol::client::Client::with_token(&self.url, Some(token)).expect("a client")
     }
 
     pub fn admin_client(&self) -> protocol::client::Client {
-        protocol::client::Client::with_token(&self.url, Some(ADMIN_TOKEN)).expect("a client")
+        self.client_with(ADMIN_TOKEN)
     }
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::content::{Manifest, PublishManifest, is_sha256_hex, sha256_hex};
 use rusqlite::{OptionalExtension, params};
 
-use super::auth;
+use super::auth::AdminAuth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Body, Json, Path};
 use crate::state::AppState;
@@ -97,12 +97,11 @@ pub async fn blob(
 }
 
 pub async fn upload_blob(
+    _: AdminAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(sha256): Path<String>,
     Body(bytes): Body,
 ) -> ApiResult<StatusCode> {
-    auth::admin(&state, &headers)?;
     checked_sha(&sha256)?;
     let actual = sha256_hex(&bytes);
     if actual != sha256 {
@@ -132,11 +131,10 @@ pub async fn upload_blob(
 }
 
 pub async fn publish(
+    _: AdminAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(publish, _): Json<PublishManifest>,
 ) -> ApiResult<impl IntoResponse> {
-    auth::admin(&state, &headers)?;
     let manifest = Manifest::parse(publish.manifest.as_bytes())
         .map_err(|e| ApiError::unprocessable("invalid_manifest", e.to_string()))?;
     // Kiosks verify the signature against their trusted keys; here only its form.

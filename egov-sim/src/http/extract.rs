@@ -79,3 +79,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             .map_err(|e: PathRejection| ApiError::bad_request(e.body_text()))
     }
 }
+
+/// A number from a query, path or body that the store keeps as an SQLite integer: at most
+/// 2^63 − 1. Larger ones are refused by name (400) instead of failing in the store (500).
+pub fn stored_int(field: &str, value: u64) -> Result<i64, ApiError> {
+    i64::try_from(value).map_err(|_| {
+        ApiError::bad_request(format!("{field} must be at most {}, got {value}", i64::MAX))
+    })
+}

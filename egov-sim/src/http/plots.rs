@@ -8,7 +8,7 @@ use protocol::IDEMPOTENCY_KEY;
 use protocol::plots::{PlotReceipt, PlotSubmission};
 use rusqlite::params;
 
-use super::auth;
+use super::auth::DeviceAuth;
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
 use super::idempotent::{Ledger, answer, canonical_hash, replay};
@@ -30,12 +30,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 pub async fn post(
+    device: DeviceAuth,
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(plot, raw): Json<PlotSubmission>,
 ) -> ApiResult<Response> {
-    auth::device(&state, &headers)?;
     let key = idempotency_key(&headers)?;
+    device.owns("device_id", &plot.device_id)?;
+    device.in_hall("office_id", &plot.office_id)?;
     let hash = canonical_hash(&raw)?;
     let now = state.clock.now();
     let (created, receipt) = state
