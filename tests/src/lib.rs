@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: finding the workspace's real programs and running them
-//! as child processes on loopback.
+//! as child processes on loopback, and a bad peer to play against them ([`peer`]).
+
+pub mod peer;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -115,6 +117,19 @@ impl EgovSim {
 
     pub fn admin_client(&self) -> protocol::client::Client {
         self.client_with(ADMIN_TOKEN)
+    }
+
+    /// `127.0.0.1:PORT`, for raw connections.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("egov-sim listens on an IP address")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
