@@ -39,6 +39,14 @@ pub struct Options {
     /// Bearer token for administrators. Devices have tokens of their own (`device add`).
     #[arg(long, env = "EGOV_ADMIN_TOKEN", default_value = "demo-admin-token")]
     pub admin_token: String,
+    /// Public key (base64) whose signatures a published release must carry; repeat for
+    /// several. The default is the demo key of config/content-sample — DEMO ONLY.
+    #[arg(long = "content-key", default_value = DEMO_CONTENT_KEY)]
+    pub content_keys: Vec<String>,
+    /// Publish releases whatever key signed them (fault injection: a careless or compromised
+    /// host, for testing that kiosks refuse such releases themselves).
+    #[arg(long)]
+    pub publish_unverified: bool,
     /// Share of requests answered 503, 0 to 1 (fault injection).
     #[arg(long, default_value_t = 0.0, value_parser = share)]
     pub fail_rate: f64,
@@ -91,6 +99,9 @@ pub fn device_command(data: &std::path::Path, command: &DeviceCommand) -> anyhow
     Ok(())
 }
 
+/// The public half of `config/content-sample/.demo-signing.key`.
+pub const DEMO_CONTENT_KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
+
 fn share(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()
@@ -107,6 +118,14 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
     if !(options.speedup.is_finite() && options.speedup > 0.0) {
         anyhow::bail!("--speedup must be a positive number");
     }
+    let content_keys = options
+        .content_keys
+        .iter()
+        .map(|k| {
+            protocol::content::decode_verifying_key(k)
+                .map_err(|e| anyhow::anyhow!("--content-key {k:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     std::fs::create_dir_all(&options.data)?;
     let db = Db::open(&options.data.join("egov.db"))?;
     let now = Utc::now().trunc_subsecs(0);
@@ -131,6 +150,8 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
         config: Arc::new(Config {
             data_dir: options.data.clone(),
             admin_token: options.admin_token.clone(),
+            content_keys,
+            publish_unverified: options.publish_unverified,
             faults: Faults {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,

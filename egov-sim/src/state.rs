@@ -22,6 +22,10 @@ pub struct Faults {
 pub struct Config {
     pub data_dir: PathBuf,
     pub admin_token: String,
+    /// Keys a published release must be signed with.
+    pub content_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// Skip the signature check of published releases (fault injection).
+    pub publish_unverified: bool,
     pub faults: Faults,
 }
 

@@ -52,6 +52,68 @@ pub struct Heartbeat {
     pub completed: Vec<CommandResult>,
 }
 
+/// Most faults a heartbeat lists (a device has a handful of parts), most command results,
+/// and the longest text field, in bytes.
+pub const MAX_FAULTS: usize = 32;
+pub const MAX_COMPLETED: usize = 256;
+pub const MAX_HEARTBEAT_TEXT: usize = 2_000;
+
+impl Heartbeat {
+    /// Bounds every list and text of a heartbeat; each refusal names its field.
+    pub fn validate(&self) -> Result<(), String> {
+        let text = |field: &str, value: &str, max: usize| {
+            if value.len() > max {
+                Err(format!("{field}: at most {max} bytes, got {}", value.len()))
+            } else {
+                Ok(())
+            }
+        };
+        text("hall_id", &self.hall_id, 64)?;
+        text("app_version", &self.app_version, 64)?;
+        if let Some(error) = &self.last_error {
+            text("last_error", error, MAX_HEARTBEAT_TEXT)?;
+        }
+        if self.faults.len() > MAX_FAULTS {
+            return Err(format!(
+                "faults: at most {MAX_FAULTS}, got {}",
+                self.faults.len()
+            ));
+        }
+        for (i, fault) in self.faults.iter().enumerate() {
+            text(&format!("faults[{i}].part"), &fault.part, 64)?;
+            text(
+                &format!("faults[{i}].message"),
+                &fault.message,
+                MAX_HEARTBEAT_TEXT,
+            )?;
+        }
+        if self.completed.len() > MAX_COMPLETED {
+            return Err(format!(
+                "completed: at most {MAX_COMPLETED}, got {}",
+                self.completed.len()
+            ));
+        }
+        for (i, result) in self.completed.iter().enumerate() {
+            // Command ids are issued by the upstream as SQL integers.
+            if i64::try_from(result.id).is_err() {
+                return Err(format!(
+                    "completed[{i}].id must be at most {}, got {}",
+                    i64::MAX,
+                    result.id
+                ));
+            }
+            if let Some(message) = &result.message {
+                text(
+                    &format!("completed[{i}].message"),
+                    message,
+                    MAX_HEARTBEAT_TEXT,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A part of a device that is failing, with its latest error; reported until the part
 /// succeeds again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +252,46 @@ mod tests {
         let back: Command = serde_json::from_value(json).unwrap();
         assert_eq!(back, command);
         assert!(serde_json::from_str::<CommandAction>(r#"{"action":"reboot"}"#).is_err());
+    }
+
+    #[test]
+    fn heartbeat_bounds_name_the_field() {
+        let fault = Fault {
+            part: "cases".into(),
+            message: "timed out".into(),
+            at: "2026-11-01T00:00:00Z".parse().unwrap(),
+        };
+        let mut heartbeat = Heartbeat {
+            kind: DeviceKind::Kiosk,
+            hall_id: "hn-czs-gyx".into(),
+            app_version: "0.1.0".into(),
+            content_version: None,
+            feed_cursor: None,
+            last_sync_at: None,
+            uptime_s: 1,
+            free_disk_bytes: 1,
+            last_error: None,
+            faults: vec![fault.clone(); MAX_FAULTS],
+            completed: vec![],
+        };
+        assert_eq!(heartbeat.validate(), Ok(()));
+        heartbeat.faults = vec![fault; 4_000];
+        assert!(heartbeat.validate().unwrap_err().starts_with("faults:"));
+        heartbeat.faults.clear();
+        heartbeat.completed = vec![CommandResult {
+            id: 1 << 63,
+            ok: true,
+            message: None,
+        }];
+        assert!(
+            heartbeat
+                .validate()
+                .unwrap_err()
+                .starts_with("completed[0].id")
+        );
+        heartbeat.completed.clear();
+        heartbeat.last_error = Some("x".repeat(MAX_HEARTBEAT_TEXT + 1));
+        assert!(heartbeat.validate().unwrap_err().starts_with("last_error"));
     }
 
     #[test]

@@ -168,14 +168,15 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
 
 #[tokio::test]
 async fn signed_manifest_round_trips_through_the_server() {
-    let sim = EgovSim::start(&["--cases", "10"]);
+    let key = content::generate_signing_key();
+    let public = content::encode_verifying_key(&key.verifying_key());
+    let sim = EgovSim::start(&["--cases", "10", "--content-key", &public]);
     let (admin, device) = (sim.admin_client(), sim.device_client());
     assert!(matches!(
         device.manifest(None).await,
         Err(ClientError::Rejected { status: 404, .. })
     ));
 
-    let key = content::generate_signing_key();
     let blob = "{\"title\":\"关于规范农村宅基地审批管理的通知\"}"
         .as_bytes()
         .to_vec();

@@ -7,7 +7,7 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::content::{Manifest, PublishManifest, is_sha256_hex, sha256_hex};
+use protocol::content::{ManifestError, PublishManifest, is_sha256_hex, sha256_hex};
 use rusqlite::{OptionalExtension, params};
 
 use super::auth::AdminAuth;
@@ -135,12 +135,31 @@ pub async fn publish(
     State(state): State<AppState>,
     Json(publish, _): Json<PublishManifest>,
 ) -> ApiResult<impl IntoResponse> {
-    let manifest = Manifest::parse(publish.manifest.as_bytes())
-        .map_err(|e| ApiError::unprocessable("invalid_manifest", e.to_string()))?;
-    // Kiosks verify the signature against their trusted keys; here only its form.
-    protocol::content::decode_signature(&publish.signature)
-        .map_err(|e| ApiError::unprocessable("invalid_signature", e.to_string()))?;
+    // Signed by a publisher key first: a release every kiosk would refuse is not published.
+    let bytes = publish.manifest.as_bytes();
+    let checked = if state.config.publish_unverified {
+        protocol::content::decode_signature(&publish.signature)
+            .and_then(|_| protocol::content::Manifest::parse(bytes))
+    } else {
+        protocol::content::verify(bytes, &publish.signature, &state.config.content_keys)
+    };
+    let manifest = checked.map_err(|e| match e {
+        ManifestError::MalformedSignature | ManifestError::BadSignature => {
+            ApiError::unprocessable("invalid_signature", e.to_string())
+        }
+        e => ApiError::unprocessable("invalid_manifest", e.to_string()),
+    })?;
     let now = state.clock.now();
+    let skew = chrono::Duration::seconds(protocol::content::MAX_VERSION_SKEW_S as i64);
+    if manifest.created_at > now + skew {
+        return Err(ApiError::unprocessable(
+            "invalid_manifest",
+            format!(
+                "created_at {} is more than a day ahead of the upstream's clock ({now})",
+                manifest.created_at
+            ),
+        ));
+    }
     let version = manifest.version;
     state
         .write(move |conn| {

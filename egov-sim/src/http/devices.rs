@@ -62,6 +62,9 @@ pub async fn heartbeat(
 ) -> ApiResult<AxumJson<HeartbeatReply>> {
     device.owns("device_id", &device_id)?;
     device.in_hall("hall_id", &heartbeat.hall_id)?;
+    heartbeat
+        .validate()
+        .map_err(|m| ApiError::unprocessable("invalid_heartbeat", m))?;
     let now = state.clock.now();
     let commands = state
         .write(move |conn| {

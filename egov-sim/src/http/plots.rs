@@ -38,8 +38,8 @@ pub async fn post(
     let key = idempotency_key(&headers)?;
     device.owns("device_id", &plot.device_id)?;
     device.in_hall("office_id", &plot.office_id)?;
-    let hash = canonical_hash(&raw)?;
     let now = state.clock.now();
+    let hash = canonical_hash(&raw)?;
     let (created, receipt) = state
         .write(move |conn| {
             let tx = conn.transaction()?;
@@ -47,6 +47,9 @@ pub async fn post(
                 return Ok(previous.map(|receipt| (false, receipt)));
             }
             // Checked only for new keys: a replay answers what was answered before.
+            if let Err(reason) = plot.validate_fields(now) {
+                return Ok(Err(ApiError::unprocessable("invalid_plot", reason)));
+            }
             let polygon = match plot
                 .validate_shape()
                 .and_then(|()| geometry::plot_polygon(&plot.corners))
