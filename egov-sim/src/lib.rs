@@ -6,6 +6,7 @@ pub mod cases;
 pub mod db;
 pub mod geometry;
 pub mod http;
+pub mod listener;
 pub mod seed;
 pub mod server;
 pub mod state;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::db::{Db, meta_get};
+use crate::listener::Limits;
 use crate::state::{AppState, Config, Faults, SimClock};
 
 /// Command-line options; every one has a default suited to a local demo.
@@ -56,6 +57,19 @@ pub struct Options {
     /// Latency added to every request, in milliseconds (fault injection).
     #[arg(long, default_value_t = 0)]
     pub latency: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// A request head must arrive whole within this, from when the connection waits for
+    /// a request (so it is also how long a connection may idle between requests), in ms.
+    #[arg(long, default_value_t = millis(Limits::default().header_timeout))]
+    pub header_timeout_ms: u64,
+    /// A request body must arrive whole within this, in ms (else 408).
+    #[arg(long, default_value_t = millis(Limits::default().body_timeout))]
+    pub body_timeout_ms: u64,
+    /// A connection on which no byte moves either way for this long is closed, in ms.
+    #[arg(long, default_value_t = millis(Limits::default().idle_timeout))]
+    pub idle_timeout_ms: u64,
     /// Without a command, egov-sim serves.
     #[command(subcommand)]
     pub command: Option<SimCommand>,
@@ -102,6 +116,10 @@ pub fn device_command(data: &std::path::Path, command: &DeviceCommand) -> anyhow
 /// The public half of `config/content-sample/.demo-signing.key`.
 pub const DEMO_CONTENT_KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
 
+const fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
 fn share(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()
@@ -113,11 +131,37 @@ fn share(text: &str) -> Result<f64, String> {
     }
 }
 
+impl Options {
+    /// The server's bounds, as given.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let limits = Limits {
+            max_connections: self.max_connections,
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
+            body_timeout: Duration::from_millis(self.body_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+        };
+        if limits.max_connections == 0 {
+            anyhow::bail!("--max-connections must be at least 1");
+        }
+        for (flag, timeout) in [
+            ("--header-timeout-ms", limits.header_timeout),
+            ("--body-timeout-ms", limits.body_timeout),
+            ("--idle-timeout-ms", limits.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                anyhow::bail!("{flag} must be at least 1");
+            }
+        }
+        Ok(limits)
+    }
+}
+
 /// Opens and seeds the data folder and builds the shared state.
 pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
     if !(options.speedup.is_finite() && options.speedup > 0.0) {
         anyhow::bail!("--speedup must be a positive number");
     }
+    let limits = options.limits()?;
     let content_keys = options
         .content_keys
         .iter()
@@ -152,6 +196,7 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
             admin_token: options.admin_token.clone(),
             content_keys,
             publish_unverified: options.publish_unverified,
+            limits,
             faults: Faults {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,
@@ -159,6 +204,7 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
             },
         }),
         clock: SimClock::new(sim_start, options.speedup),
+        readers: Arc::new(tokio::sync::Semaphore::new(crate::state::MAX_READERS)),
     })
 }
 
@@ -175,10 +221,23 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         state.clone(),
         Duration::from_millis(options.tick_ms.max(10)),
     ));
-    axum::serve(listener, crate::http::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let limits = state.config.limits;
+    crate::listener::serve(listener, crate::http::router(state), limits, stop_signal()).await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (a service manager's stop).
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }

@@ -26,6 +26,8 @@ pub struct Config {
     pub content_keys: Vec<ed25519_dalek::VerifyingKey>,
     /// Skip the signature check of published releases (fault injection).
     pub publish_unverified: bool,
+    /// Connection and timeout bounds of the listener and the body extractors.
+    pub limits: crate::listener::Limits,
     pub faults: Faults,
 }
 
@@ -54,11 +56,18 @@ impl SimClock {
     }
 }
 
+/// Reads run at once, at most: each holds a SQLite connection (three file descriptors) and
+/// a blocking thread, so without a bound a flood of requests would open one per request up
+/// to the process's file limit. Two cores do not read faster with more.
+pub const MAX_READERS: usize = 16;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: SharedDb,
     pub config: Arc<Config>,
     pub clock: SimClock,
+    /// Permits for [`AppState::read`], [`MAX_READERS`] of them.
+    pub readers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -67,6 +76,11 @@ impl AppState {
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        let _permit = self
+            .readers
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.read(f)).await?
     }

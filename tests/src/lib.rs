@@ -131,6 +131,18 @@ impl EgovSim {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Rows of `table` in egov-sim's store, read beside the running server (WAL lets a
+    /// reader in), to check that refused requests stored nothing.
+    pub fn rows(&self, table: &str) -> u64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.path().join("egov.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("egov-sim's store opens");
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("the table exists")
+    }
 }
 
 impl Drop for EgovSim {

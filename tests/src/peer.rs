@@ -19,10 +19,19 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Open file descriptors of a process (its connections among them).
+/// Open file descriptors of a process.
 pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("the process is alive and ours to read")
+        .count()
+}
+
+/// Open sockets of a process: its listener and the connections it holds.
+pub fn open_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process is alive and ours to read")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
         .count()
 }
 
