@@ -36,6 +36,8 @@ fn feed_paging(c: &mut Criterion) {
         "egov-sim",
         "--cases",
         &cases.to_string(),
+        "--lookup-cost",
+        "demo",
         "--data",
         data_dir(cases).to_str().unwrap(),
     ]);

@@ -31,6 +31,11 @@ pub struct Options {
     /// Seed of the demo data (same seed, same province).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Cost of the seeded cases' lookup digests: `standard` (the contract's, tens of ms a
+    /// case, spread over the cores) or `demo` (microseconds; for demos and tests that seed
+    /// thousands of cases on every start, never for real data).
+    #[arg(long, value_enum, default_value = "standard")]
+    pub lookup_cost: Cost,
     /// How much faster than real time the workflow runs (e.g. 3600: an hour a second).
     #[arg(long, default_value_t = 1.0)]
     pub speedup: f64,
@@ -73,6 +78,21 @@ pub struct Options {
     /// Without a command, egov-sim serves.
     #[command(subcommand)]
     pub command: Option<SimCommand>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Cost {
+    Standard,
+    Demo,
+}
+
+impl Cost {
+    pub fn params(self) -> protocol::lookup::LookupCost {
+        match self {
+            Self::Standard => protocol::lookup::STANDARD_COST,
+            Self::Demo => protocol::lookup::DEMO_COST,
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -176,7 +196,8 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
     let sim_start = db.write(|conn| {
         let started = std::time::Instant::now();
         let lookups = options.data.join("demo-lookups.txt");
-        if crate::seed::seed_if_empty(conn, options.seed, options.cases, now, &lookups)? {
+        let cost = options.lookup_cost.params();
+        if crate::seed::seed_if_empty(conn, options.seed, options.cases, now, &lookups, cost)? {
             tracing::info!(
                 cases = options.cases,
                 seconds = started.elapsed().as_secs_f64(),

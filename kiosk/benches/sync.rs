@@ -42,6 +42,8 @@ fn main() {
         "egov-sim",
         "--cases",
         &seeded.to_string(),
+        "--lookup-cost",
+        "demo",
         "--data",
         data.to_str().unwrap(),
     ]);

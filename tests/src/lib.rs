@@ -43,12 +43,12 @@ pub const DEVICE: &str = "e2e-kiosk";
 pub const HALL: &str = "hn-czs-gyx";
 
 impl EgovSim {
-    /// Starts egov-sim on an ephemeral loopback port with `args` added, and waits until it
-    /// listens.
+    /// Starts egov-sim on an ephemeral loopback port with `args` added (lookup digests at
+    /// the demo cost unless `args` say otherwise), and waits until it listens.
     pub fn start(args: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("a temporary folder");
         let mut child = Command::new(program("egov-sim"))
-            .args(["--listen", "127.0.0.1:0", "--data"])
+            .args(["--listen", "127.0.0.1:0", "--lookup-cost", "demo", "--data"])
             .arg(data.path())
             .args(args)
             .env("RUST_LOG", "egov_sim=warn")

@@ -99,7 +99,11 @@ impl Mirror {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
             true,
         )?;
+        // Migrations that delete secrets (the old lookup digests) overwrite them, so that they
+        // are not left in free pages of the file; the writes of everyday work need not.
+        conn.pragma_update(None, "secure_delete", true)?;
         schema::migrations().to_latest(&mut conn)?;
+        conn.pragma_update(None, "secure_delete", false)?;
         Ok(Self { conn })
     }
 

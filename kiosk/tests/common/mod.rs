@@ -55,12 +55,15 @@ impl Sim {
         tick: Option<Duration>,
     ) -> Self {
         let cases = cases.to_string();
+        // Digests at the demo cost: tests seed thousands of cases, often.
         let mut argv = vec![
             "egov-sim",
             "--data",
             data.path().to_str().unwrap(),
             "--cases",
             &cases,
+            "--lookup-cost",
+            "demo",
         ];
         argv.extend_from_slice(args);
         let options = egov_sim::server::Options::parse_from(argv);

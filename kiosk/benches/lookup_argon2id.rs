@@ -1,0 +1,104 @@
+//! A lookup as a person at the kiosk meets it, with digests at the contract's standard
+//! argon2id cost: [`Mirror::lookup`] end to end (throttle check, hall, row read, one argon2id
+//! computation, steps parsed) in a mirror of 100,000 cases. Criterion gives the mean; the
+//! p50/p99 of every timed lookup are printed after it (the goal: p99 ≤ 100 ms).
+//!
+//! `cargo bench -p kiosk --bench lookup_argon2id`
+
+mod common;
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiosk::lookup::Lookup;
+use kiosk::mirror::Mirror;
+use protocol::cases::{Change, ChangesPage};
+use protocol::halls::Hall;
+use protocol::lookup::STANDARD_COST;
+
+const CASES: u64 = 100_000;
+/// Cases whose digests are made at the standard cost; the lookups go round them.
+const LOOKED_UP: u64 = 64;
+
+fn mirror(dir: &std::path::Path) -> Mirror {
+    let mut mirror = Mirror::open(&dir.join("mirror.db")).unwrap();
+    mirror
+        .set_hall(&Hall {
+            id: "hn-czs-gyx".into(),
+            name: "郴州市桂阳县政务大厅".into(),
+            division_code: "431021".into(),
+            lon: 0.0,
+            lat: 0.0,
+        })
+        .unwrap();
+    let now = Utc::now();
+    let stride = CASES / LOOKED_UP;
+    let mut changes = Vec::new();
+    for (seq, mut case) in (1..).zip(common::cases(CASES, now)) {
+        let n = seq - 1;
+        if n % stride == 0 {
+            case.lookup_digest = common::digest(n, STANDARD_COST);
+        }
+        changes.push(Change::Upsert {
+            seq,
+            case: Box::new(case),
+        });
+        if changes.len() == 5_000 || seq == CASES {
+            let page = ChangesPage {
+                changes: std::mem::take(&mut changes),
+                next_after: seq,
+                has_more: seq < CASES,
+            };
+            let body = serde_json::to_vec(&page).unwrap();
+            mirror
+                .apply_page(&kiosk::mirror::cases::parse_page(&body).unwrap(), now)
+                .unwrap();
+        }
+    }
+    mirror
+}
+
+fn lookup(c: &mut Criterion) {
+    let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
+    let mirror = mirror(dir.path());
+    let stride = CASES / LOOKED_UP;
+    let inputs: Vec<(String, String)> = (0..LOOKED_UP)
+        .map(|i| (common::case_no(i * stride), common::code(i * stride)))
+        .collect();
+    let timings = RefCell::new(Vec::new());
+    let mut next = 0usize;
+    let mut group = c.benchmark_group("lookup_argon2id");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("found_standard_cost_100k_cases", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (case_no, code) = &inputs[next % inputs.len()];
+                next += 1;
+                let started = Instant::now();
+                let found = mirror.lookup(case_no, code, Utc::now()).unwrap();
+                let took = started.elapsed();
+                assert!(matches!(found, Lookup::Found { .. }), "{found:?}");
+                timings.borrow_mut().push(took);
+                total += took;
+            }
+            total
+        })
+    });
+    group.finish();
+    let mut all = timings.into_inner();
+    all.sort();
+    eprintln!(
+        "lookup at the standard cost, {} lookups: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        all.len(),
+        common::percentile_us(&all, 50.0) / 1000.0,
+        common::percentile_us(&all, 99.0) / 1000.0,
+        all.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    );
+}
+
+criterion_group!(benches, lookup);
+criterion_main!(benches);
