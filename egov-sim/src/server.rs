@@ -1,5 +1,6 @@
 //! Starting the simulator: options, data folder, seeding, the ticker and the listener.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -237,7 +238,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let state = prepare(&options)?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     // The actual address (the port may have been 0) on stdout, for scripts and tests.
-    println!("listening on http://{}", listener.local_addr()?);
+    // A reader that went away (`egov-sim … | head -1` took the address) does not stop the
+    // server: it keeps serving.
+    let address = listener.local_addr()?;
+    if let Err(e) = writeln!(std::io::stdout(), "listening on http://{address}") {
+        tracing::warn!(error = %e, "cannot print the address on stdout");
+    }
     tokio::spawn(crate::ticker::run(
         state.clone(),
         Duration::from_millis(options.tick_ms.max(10)),

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::device::Framing;
+use crate::plot::{AreaLimits, LandKind, PlotSettings, ZoneChoice};
 use crate::survey::{FixType, QualityFilter, RouteConfig};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,6 +23,8 @@ pub struct Config {
     pub route: RouteSection,
     pub capture: CaptureSection,
     pub sanity: SanityConfig,
+    pub projection: ProjectionSection,
+    pub checks: ChecksSection,
 }
 
 impl Default for Config {
@@ -34,6 +37,8 @@ impl Default for Config {
             route: RouteSection::default(),
             capture: CaptureSection::default(),
             sanity: SanityConfig::default(),
+            projection: ProjectionSection::default(),
+            checks: ChecksSection::default(),
         }
     }
 }
@@ -233,7 +238,89 @@ impl Default for SanityConfig {
     }
 }
 
+/// `[projection]`: the Gauss-Krüger zone plots are measured in, and how files write eastings.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectionSection {
+    /// A zone number (25 to 45) for the county's zone, or `"auto"`.
+    pub zone: ZoneChoice,
+    /// Whether eastings in written files carry the zone prefix (`37465566.598`).
+    pub easting_prefix: bool,
+}
+
+impl Default for ProjectionSection {
+    fn default() -> Self {
+        ProjectionSection {
+            zone: ZoneChoice::Auto,
+            easting_prefix: true,
+        }
+    }
+}
+
+/// `[checks]`: what the plot checks warn of or refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksSection {
+    pub max_corner_sigma_m: f64,
+    pub far_corner_m: f64,
+    pub max_meridian_offset_deg: f64,
+    /// The land kind of a plot the officer gave none for.
+    pub default_land: LandKind,
+    /// `[checks.max_area_m2]`: the homestead area limit per land kind.
+    pub max_area_m2: AreaLimitsSection,
+}
+
+/// `[checks.max_area_m2]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AreaLimitsSection {
+    pub cultivated: f64,
+    pub other: f64,
+    pub barren: f64,
+}
+
+/// Hunan's 宅基地 limits, m²: 130 on cultivated land, 180 on other land, 210 on barren hills
+/// (the sources are in `config/gps-bridge.toml`, at `[checks.max_area_m2]`).
+impl Default for AreaLimitsSection {
+    fn default() -> Self {
+        AreaLimitsSection {
+            cultivated: 130.0,
+            other: 180.0,
+            barren: 210.0,
+        }
+    }
+}
+
+impl Default for ChecksSection {
+    fn default() -> Self {
+        ChecksSection {
+            max_corner_sigma_m: 5.0,
+            far_corner_m: 1000.0,
+            max_meridian_offset_deg: 1.6,
+            default_land: LandKind::Other,
+            max_area_m2: AreaLimitsSection::default(),
+        }
+    }
+}
+
 impl Config {
+    /// What the plot checks use.
+    pub fn plot_settings(&self) -> PlotSettings {
+        let limits = self.checks.max_area_m2;
+        PlotSettings {
+            zone: self.projection.zone,
+            max_corner_sigma_m: self.checks.max_corner_sigma_m,
+            far_corner_m: self.checks.far_corner_m,
+            max_meridian_offset_deg: self.checks.max_meridian_offset_deg,
+            area_limits: AreaLimits {
+                cultivated_m2: limits.cultivated,
+                other_m2: limits.other,
+                barren_m2: limits.barren,
+            },
+            default_land: self.checks.default_land,
+        }
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -259,6 +346,18 @@ impl Config {
             ("route.timeout_s", self.route.timeout_s),
             ("capture.default_secs", self.capture.default_secs),
             ("sanity.max_jump_km", self.sanity.max_jump_km),
+            ("checks.max_corner_sigma_m", self.checks.max_corner_sigma_m),
+            ("checks.far_corner_m", self.checks.far_corner_m),
+            (
+                "checks.max_meridian_offset_deg",
+                self.checks.max_meridian_offset_deg,
+            ),
+            (
+                "checks.max_area_m2.cultivated",
+                self.checks.max_area_m2.cultivated,
+            ),
+            ("checks.max_area_m2.other", self.checks.max_area_m2.other),
+            ("checks.max_area_m2.barren", self.checks.max_area_m2.barren),
         ];
         for (key, value) in positive {
             if !(value.is_finite() && value > 0.0 && value < 1e7) {
@@ -267,6 +366,9 @@ impl Config {
         }
         if self.capture.max_hdop <= 0.0 {
             bail!("capture.max_hdop must be positive");
+        }
+        if self.checks.max_meridian_offset_deg > 10.0 {
+            bail!("checks.max_meridian_offset_deg is degrees from the zone's meridian, at most 10");
         }
         Ok(())
     }
@@ -314,5 +416,26 @@ mod tests {
                 .unwrap()
                 .contains(&(0x091e, 0x0003))
         );
+    }
+
+    #[test]
+    fn projection_and_checks_are_read_and_checked() {
+        let config = Config::parse(
+            "[projection]\nzone = 38\neasting_prefix = false\n\
+             [checks]\ndefault_land = \"barren\"\n[checks.max_area_m2]\ncultivated = 120.0",
+        )
+        .unwrap();
+        let settings = config.plot_settings();
+        assert_eq!(settings.zone.zone_for(110.0).number(), 38);
+        assert_eq!(settings.default_land, LandKind::Barren);
+        assert_eq!(settings.area_limits.for_land(LandKind::Cultivated), 120.0);
+        assert_eq!(settings.area_limits.for_land(LandKind::Barren), 210.0);
+        assert!(!config.projection.easting_prefix);
+        assert!(Config::parse("projection.zone = 24").is_err());
+        assert!(Config::parse("projection.zone = \"west\"").is_err());
+        assert!(Config::parse("checks.default_land = \"forest\"").is_err());
+        assert!(Config::parse("checks.max_area_m2.other = -1").is_err());
+        assert!(Config::parse("checks.max_meridian_offset_deg = 45").is_err());
+        assert!(Config::parse("checks.max_area_m2.garden = 1").is_err());
     }
 }

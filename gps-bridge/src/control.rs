@@ -12,6 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bridge::Responder;
+use crate::plot::LandKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -24,6 +25,9 @@ pub enum Request {
     },
     ClosePlot {
         name: Option<String>,
+        /// The land the plot is on; `None`: `checks.default_land`.
+        #[serde(default)]
+        land: Option<LandKind>,
     },
 }
 

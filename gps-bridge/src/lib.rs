@@ -4,12 +4,15 @@
 pub mod bridge;
 pub mod config;
 pub mod control;
+pub mod convert;
 pub mod daemon;
 pub mod device;
+pub mod files;
 pub mod geo;
 pub mod import;
 mod log_limit;
 pub mod nmea;
+pub mod plot;
 pub mod replay;
 pub mod reply_text;
 pub mod sanity;

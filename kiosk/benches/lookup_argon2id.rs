@@ -53,7 +53,7 @@ fn mirror(dir: &std::path::Path) -> Mirror {
             };
             let body = serde_json::to_vec(&page).unwrap();
             mirror
-                .apply_page(&kiosk::mirror::cases::parse_page(&body).unwrap(), now)
+                .apply_page(&kiosk::feed::parse_page(&body).unwrap(), now)
                 .unwrap();
         }
     }

@@ -5,10 +5,12 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod cli;
 pub mod config;
 pub mod content;
 pub mod daemon;
 pub mod error;
+pub mod feed;
 pub mod heartbeat;
 pub mod lookup;
 pub mod masking;

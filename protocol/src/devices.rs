@@ -161,9 +161,12 @@ pub enum CommandAction {
     ReloadContent,
     /// Capture the screen and `PUT` it to `/api/v1/devices/{id}/screenshots/{command_id}`.
     Screenshot,
-    SetDisplaySchedule {
-        schedule: DisplaySchedule,
-    },
+    /// Follow this display schedule instead of the published one, until a content release
+    /// changes the published one.
+    SetDisplaySchedule { schedule: DisplaySchedule },
+    /// Drop the schedule a `set_display_schedule` command set: the published one (if any)
+    /// is in force again.
+    ClearDisplaySchedule,
 }
 
 /// A queued command, as delivered in a heartbeat reply.
@@ -252,6 +255,11 @@ mod tests {
         let back: Command = serde_json::from_value(json).unwrap();
         assert_eq!(back, command);
         assert!(serde_json::from_str::<CommandAction>(r#"{"action":"reboot"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<CommandAction>(r#"{"action":"clear_display_schedule"}"#)
+                .unwrap(),
+            CommandAction::ClearDisplaySchedule
+        );
     }
 
     #[test]

@@ -39,8 +39,12 @@ pub struct PlotSubmission {
     pub office_id: String,
     pub name: String,
     pub surveyed_at: DateTime<Utc>,
-    /// Corners in boundary order, the ring not repeated at the end.
+    /// Corners of the outer boundary in boundary order, the ring not repeated at the end.
     pub corners: Vec<Corner>,
+    /// Inner rings (holes: a courtyard, another's land) taken out of the plot, each like
+    /// `corners`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<Vec<Corner>>,
     /// Area computed by the bridge in the CGCS2000 Gauss-Krüger plane.
     #[serde(default)]
     pub area_m2: Option<f64>,
@@ -49,8 +53,14 @@ pub struct PlotSubmission {
     pub warnings: Vec<String>,
 }
 
-/// Geometry limits shared by the bridge's checks and the server's.
+/// Geometry limits shared by the bridge's checks and the server's: corners of all rings.
 pub const MAX_CORNERS: usize = 1_000;
+
+/// Whether a CGCS2000 position lies within China's bounds; anything else is a wrong datum or
+/// a bad fix.
+pub fn in_china(lon: f64, lat: f64) -> bool {
+    (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat)
+}
 
 /// Longest corner name, in bytes (names are short labels: `J1`, `界址点12`).
 pub const MAX_CORNER_NAME: usize = 64;
@@ -78,13 +88,15 @@ impl PlotSubmission {
                 self.corners.len()
             ));
         }
-        if self.corners.len() > MAX_CORNERS {
+        if let Some(hole) = self.holes.iter().position(|h| h.len() < 3) {
+            return Err(format!("hole {} needs at least 3 corners", hole + 1));
+        }
+        let count = self.corners.len() + self.holes.iter().map(Vec::len).sum::<usize>();
+        if count > MAX_CORNERS {
             return Err(format!("a plot has at most {MAX_CORNERS} corners"));
         }
-        for c in &self.corners {
-            // China lies within these bounds; anything else is a wrong datum or a bad fix.
-            let in_china = (73.0..=136.0).contains(&c.lon) && (3.0..=54.0).contains(&c.lat);
-            if !in_china {
+        for c in self.corners.iter().chain(self.holes.iter().flatten()) {
+            if !in_china(c.lon, c.lat) {
                 return Err(format!(
                     "corner {} at ({}, {}) is outside China",
                     c.name, c.lon, c.lat
@@ -113,18 +125,26 @@ impl PlotSubmission {
     /// area, the survey time against `now` (the receiver's clock), the warnings. Each refusal
     /// names its field.
     pub fn validate_fields(&self, now: DateTime<Utc>) -> Result<(), String> {
-        for (i, c) in self.corners.iter().enumerate() {
-            if c.name.is_empty() || c.name.len() > MAX_CORNER_NAME {
-                return Err(format!(
-                    "corners[{i}].name must be 1 to {MAX_CORNER_NAME} bytes, got {}",
-                    c.name.len()
-                ));
-            }
-            if c.fixes == 0 {
-                return Err(format!(
-                    "corners[{i}].fixes must be at least 1 (corner {})",
-                    c.name
-                ));
+        let rings = std::iter::once(("corners".to_owned(), &self.corners)).chain(
+            self.holes
+                .iter()
+                .enumerate()
+                .map(|(h, hole)| (format!("holes[{h}]"), hole)),
+        );
+        for (ring, corners) in rings {
+            for (i, c) in corners.iter().enumerate() {
+                if c.name.is_empty() || c.name.len() > MAX_CORNER_NAME {
+                    return Err(format!(
+                        "{ring}[{i}].name must be 1 to {MAX_CORNER_NAME} bytes, got {}",
+                        c.name.len()
+                    ));
+                }
+                if c.fixes == 0 {
+                    return Err(format!(
+                        "{ring}[{i}].fixes must be at least 1 (corner {})",
+                        c.name
+                    ));
+                }
             }
         }
         if let Some(area) = self.area_m2
@@ -199,6 +219,7 @@ mod tests {
                     fixes: 10,
                 })
                 .collect(),
+            holes: vec![],
             area_m2: Some(900.0),
             warnings: vec![],
         }
@@ -220,6 +241,14 @@ mod tests {
             "corners[1].name",
         );
         refused(&|p| p.corners[0].name = String::new(), "corners[0].name");
+        refused(
+            &|p| {
+                let mut hole = p.corners.clone();
+                hole[1].fixes = 0;
+                p.holes = vec![hole];
+            },
+            "holes[0][1].fixes",
+        );
         refused(&|p| p.area_m2 = Some(-5.0), "area_m2");
         refused(&|p| p.area_m2 = Some(1e308), "area_m2");
         refused(&|p| p.area_m2 = Some(f64::NAN), "area_m2");

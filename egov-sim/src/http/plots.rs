@@ -52,7 +52,7 @@ pub async fn post(
             }
             let polygon = match plot
                 .validate_shape()
-                .and_then(|()| geometry::plot_polygon(&plot.corners))
+                .and_then(|()| geometry::plot_polygon(&plot.corners, &plot.holes))
             {
                 Ok(polygon) => polygon,
                 Err(reason) => return Ok(Err(ApiError::unprocessable("invalid_geometry", reason))),

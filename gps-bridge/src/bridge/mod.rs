@@ -238,7 +238,8 @@ impl Bridge {
                 }
                 Err(message) => error(message),
             },
-            Request::ClosePlot { name } => match self.store.close_plot(name.as_deref()) {
+            Request::ClosePlot { name, land } => match self.store.close_plot(name.as_deref(), land)
+            {
                 Ok((id, plot)) => json!({"ok": true, "plot_id": id, "plot": plot}),
                 Err(e) => error(format!("{e:#}")),
             },
