@@ -164,3 +164,144 @@ pub fn request(method: &str, path: &str, headers: &[&str], body: &[u8]) -> Vec<u
     bytes.extend_from_slice(body);
     bytes
 }
+
+/// What a [`HostileServer`] answers to one request.
+pub enum Reply {
+    /// A whole answer: status, content type, body.
+    Whole(u16, &'static str, Vec<u8>),
+    /// A chunked body of garbage that never ends (until the client hangs up, or 4 GiB).
+    Endless,
+    /// `Content-Length: declared`, then only `sent` bytes, then silence until the client
+    /// hangs up (at most a minute).
+    Stalled { declared: u64, sent: usize },
+}
+
+/// A bad upstream or content host on 127.0.0.1: every request gets what `reply(path)`
+/// says, on a connection of its own (`Connection: close`).
+pub struct HostileServer {
+    pub url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    addr: SocketAddr,
+}
+
+impl HostileServer {
+    pub fn start(reply: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let reply = std::sync::Arc::new(reply);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let reply = reply.clone();
+                std::thread::spawn(move || {
+                    // A client that hangs up is the point of most of these.
+                    let _ = serve_one(stream, &*reply);
+                });
+            }
+        });
+        Self {
+            url: format!("http://{addr}/"),
+            stop,
+            addr,
+        }
+    }
+}
+
+impl Drop for HostileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+    }
+}
+
+fn serve_one(mut stream: TcpStream, reply: &dyn Fn(&str) -> Reply) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
+    match reply(&path) {
+        Reply::Whole(status, content_type, body) => {
+            write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            stream.write_all(&body)?;
+        }
+        Reply::Endless => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )?;
+            let chunk = vec![b'['; 1 << 20];
+            for _ in 0..4096 {
+                write!(stream, "{:x}\r\n", chunk.len())?;
+                stream.write_all(&chunk)?;
+                stream.write_all(b"\r\n")?;
+            }
+        }
+        Reply::Stalled { declared, sent } => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+            )?;
+            stream.write_all(&vec![b'{'; sent])?;
+            // Hold the connection until the client gives up.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+            while Instant::now() < deadline {
+                match stream.read(&mut byte) {
+                    Ok(0) => break,
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                    _ => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `command` to its end while sampling its peak RSS (KiB) from /proc.
+pub fn run_measured(command: &mut std::process::Command) -> (std::process::Output, u64) {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    let pid = child.id();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+                if let Some(hwm) = status.ok().and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                }) {
+                    peak = hwm;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak
+        });
+        let output = child.wait_with_output().expect("the program ends");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (output, sampler.join().unwrap())
+    })
+}
