@@ -257,6 +257,13 @@ impl Bridge {
         if let Some(active) = &self.capture {
             return Err(format!("corner {} is being marked", active.capture.name()));
         }
+        let marked = self.store.open_marks().map_err(|e| format!("{e:#}"))?;
+        if marked.iter().any(|m| m.corner.name == name) {
+            return Err(format!(
+                "name: corner {name} is marked already in this plot; mark it under another \
+                 name, or close the plot first"
+            ));
+        }
         let duration = match secs {
             None => self.settings.default_capture,
             Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
@@ -566,6 +573,17 @@ mod tests {
         let reply = rx.try_recv().unwrap();
         assert_eq!(reply["ok"], true, "{reply}");
         assert_eq!(reply["corner"]["fixes"], 4);
+        assert_eq!(status(&mut b)["open_marks"], 1);
+        // The same name again in the same plot is refused at once, by name.
+        let (tx, mut rx) = oneshot::channel();
+        b.handle_request(mark(), tx, t0 + Duration::from_secs(6));
+        let refused = rx.try_recv().unwrap();
+        assert_eq!(refused["ok"], false);
+        let error = refused["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("name: corner J1 is marked already"),
+            "{error}"
+        );
         assert_eq!(status(&mut b)["open_marks"], 1);
     }
 }
