@@ -27,12 +27,11 @@ pub struct LookupCost {
     pub p: u32,
 }
 
-/// The cost real upstreams use: 32 MiB and one pass, about 35 ms per guess on one core of
-/// the reference machine (docs/performance.md; at least 20 ms, with room for a faster CPU),
-/// so the 10⁴ codes of one case cost about six minutes of CPU and a hall's tens of thousands
-/// of cases CPU-months to years, while a lookup at the kiosk, one guess, stays well inside
-/// 100 ms. One pass over more memory rather than more passes over less is RFC 9106's advice
-/// against GPU and ASIC attackers.
+/// The cost real upstreams use: 32 MiB and one pass, at least 20 ms per guess on the
+/// reference machine with room for a faster CPU (docs/performance.md, "Hardening"), so the
+/// 10⁴ codes of one case cost at least 200 CPU-seconds and a hall of 50,000 cases at least
+/// 115 CPU-days, while a lookup at the kiosk is one guess. One pass over more memory rather
+/// than more passes over less is RFC 9106's advice against GPU and ASIC attackers.
 pub const STANDARD_COST: LookupCost = LookupCost {
     m_kib: 32_768,
     t: 1,
