@@ -10,7 +10,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::db::{Db, meta_get};
 use crate::listener::Limits;
-use crate::state::{AppState, Config, Faults, SimClock};
+use crate::state::{AppState, Config, FaultDice, Faults, SimClock};
 
 /// Command-line options; every one has a default suited to a local demo.
 #[derive(Debug, Clone, clap::Parser)]
@@ -29,7 +29,8 @@ pub struct Options {
     /// Cases seeded on first start (up to millions).
     #[arg(long, default_value_t = 2_000)]
     pub cases: u64,
-    /// Seed of the demo data (same seed, same province).
+    /// Seed of the demo data (same seed, same province) and of the fault injection (same
+    /// seed, same requests in the same order: the same faults).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// Cost of the seeded cases' lookup digests: `standard` (the contract's, tens of ms a
@@ -223,11 +224,33 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,
                 latency_ms: options.latency,
+                dice: FaultDice::seeded(options.seed),
             },
         }),
         clock: SimClock::new(sim_start, options.speedup),
         readers: Arc::new(tokio::sync::Semaphore::new(crate::state::MAX_READERS)),
     })
+}
+
+/// Serves `state` on an ephemeral 127.0.0.1 port, on `runtime`, and returns the base URL: the
+/// simulator in process, for tests and benchmarks. The port is bound here, not inside the
+/// runtime, so that callers on another runtime (async tests) can start a server too.
+pub fn serve_loopback(
+    runtime: &tokio::runtime::Handle,
+    state: AppState,
+) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let limits = state.config.limits;
+    let router = crate::http::router(state);
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        // Within the same bounds as the binary, until the runtime goes away.
+        crate::listener::serve(listener, router, limits, std::future::pending()).await;
+        std::io::Result::Ok(())
+    });
+    Ok(url)
 }
 
 /// Runs the command, or serves until the process is stopped.

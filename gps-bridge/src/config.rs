@@ -23,6 +23,11 @@ pub struct Config {
     pub route: RouteSection,
     pub capture: CaptureSection,
     pub sanity: SanityConfig,
+    pub upstream: UpstreamSection,
+    pub outbox: OutboxSection,
+    pub upload: UploadSection,
+    pub layers: LayersSection,
+    pub heartbeat: HeartbeatSection,
     pub projection: ProjectionSection,
     pub checks: ChecksSection,
 }
@@ -37,9 +42,104 @@ impl Default for Config {
             route: RouteSection::default(),
             capture: CaptureSection::default(),
             sanity: SanityConfig::default(),
+            upstream: UpstreamSection::default(),
+            outbox: OutboxSection::default(),
+            upload: UploadSection::default(),
+            layers: LayersSection::default(),
+            heartbeat: HeartbeatSection::default(),
             projection: ProjectionSection::default(),
             checks: ChecksSection::default(),
         }
+    }
+}
+
+/// `[upstream]`: the e-government system plots go to, and who this bridge is there.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Base URL; empty: no upstream (plots wait in the outbox, layers are not synced).
+    pub url: String,
+    /// This device's bearer token.
+    pub token: String,
+    pub device_id: String,
+    /// The land office (the upstream's hall id) the bridge surveys for.
+    pub office_id: String,
+    /// Whole-request timeout, seconds.
+    pub timeout_s: f64,
+}
+
+impl Default for UpstreamSection {
+    fn default() -> Self {
+        UpstreamSection {
+            url: String::new(),
+            token: String::new(),
+            device_id: "gps-bridge".to_owned(),
+            office_id: String::new(),
+            timeout_s: 30.0,
+        }
+    }
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSection {
+    /// The outbox database; default `outbox.db` beside `database`.
+    pub database: Option<PathBuf>,
+}
+
+/// `[upload]`: how failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSection {
+    /// Wait before the first retry, seconds; doubled for each further one...
+    pub retry_initial_s: f64,
+    /// ...up to this. Each wait is drawn from its upper half (jitter).
+    pub retry_max_s: f64,
+}
+
+impl Default for UploadSection {
+    fn default() -> Self {
+        UploadSection {
+            retry_initial_s: 2.0,
+            retry_max_s: 300.0,
+        }
+    }
+}
+
+/// `[layers]`: the parcel and mining-right cache for the overlap pre-check.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LayersSection {
+    /// The cache database; default `layers.db` beside `database`.
+    pub database: Option<PathBuf>,
+    /// Seconds between syncs of the layers' change feeds.
+    pub sync_interval_s: f64,
+    /// Changes asked for per page.
+    pub page_size: u32,
+}
+
+impl Default for LayersSection {
+    fn default() -> Self {
+        LayersSection {
+            database: None,
+            sync_interval_s: 900.0,
+            page_size: 2000,
+        }
+    }
+}
+
+/// `[heartbeat]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatSection {
+    /// Seconds between heartbeats to the upstream.
+    pub interval_s: f64,
+}
+
+impl Default for HeartbeatSection {
+    fn default() -> Self {
+        HeartbeatSection { interval_s: 60.0 }
     }
 }
 
@@ -346,6 +446,11 @@ impl Config {
             ("route.timeout_s", self.route.timeout_s),
             ("capture.default_secs", self.capture.default_secs),
             ("sanity.max_jump_km", self.sanity.max_jump_km),
+            ("upstream.timeout_s", self.upstream.timeout_s),
+            ("upload.retry_initial_s", self.upload.retry_initial_s),
+            ("upload.retry_max_s", self.upload.retry_max_s),
+            ("layers.sync_interval_s", self.layers.sync_interval_s),
+            ("heartbeat.interval_s", self.heartbeat.interval_s),
             ("checks.max_corner_sigma_m", self.checks.max_corner_sigma_m),
             ("checks.far_corner_m", self.checks.far_corner_m),
             (
@@ -367,6 +472,34 @@ impl Config {
         if self.capture.max_hdop <= 0.0 {
             bail!("capture.max_hdop must be positive");
         }
+        if self.upload.retry_max_s < self.upload.retry_initial_s {
+            bail!("upload.retry_max_s must be at least upload.retry_initial_s");
+        }
+        if !(1..=protocol::MAX_PAGE).contains(&self.layers.page_size) {
+            bail!("layers.page_size must be 1 to {}", protocol::MAX_PAGE);
+        }
+        if !self.upstream.url.is_empty() {
+            let url = url::Url::parse(&self.upstream.url)
+                .with_context(|| format!("upstream.url {:?}", self.upstream.url))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("upstream.url must be http or https");
+            }
+            use protocol::devices::{DEVICE_ID_RULE, TOKEN_RULE, is_device_id, is_sendable_token};
+            for (key, value) in [
+                ("upstream.device_id", &self.upstream.device_id),
+                ("upstream.office_id", &self.upstream.office_id),
+            ] {
+                if !is_device_id(value) {
+                    bail!("{key} must be {DEVICE_ID_RULE} with an upstream");
+                }
+            }
+            if !is_sendable_token(&self.upstream.token) {
+                bail!(
+                    "upstream.token: this bridge's token is required with an upstream: \
+                     {TOKEN_RULE} (the upstream issues it for upstream.device_id)"
+                );
+            }
+        }
         if self.checks.max_meridian_offset_deg > 10.0 {
             bail!("checks.max_meridian_offset_deg is degrees from the zone's meridian, at most 10");
         }
@@ -375,6 +508,26 @@ impl Config {
 
     pub fn socket_path(&self) -> PathBuf {
         self.runtime_dir.join("gps-bridge.sock")
+    }
+
+    fn beside_database(&self, name: &str) -> PathBuf {
+        self.database
+            .parent()
+            .map_or_else(|| PathBuf::from(name), |dir| dir.join(name))
+    }
+
+    pub fn outbox_path(&self) -> PathBuf {
+        self.outbox
+            .database
+            .clone()
+            .unwrap_or_else(|| self.beside_database("outbox.db"))
+    }
+
+    pub fn layers_path(&self) -> PathBuf {
+        self.layers
+            .database
+            .clone()
+            .unwrap_or_else(|| self.beside_database("layers.db"))
     }
 }
 
@@ -401,6 +554,32 @@ mod tests {
         let two_d = Config::parse("capture.min_fix_type = \"2d\"").unwrap();
         assert_eq!(two_d.capture.filter().min_fix_type, FixType::TwoD);
         assert!(Config::parse("capture.min_fix_type = \"1d\"").is_err());
+        let upstream = "upstream.url = \"http://127.0.0.1:8080/\"\nupstream.office_id = \"hn-gyx-zsz\"\n\
+                        upstream.token = \"lhdev-0123\"";
+        let parsed = Config::parse(upstream).unwrap();
+        assert_eq!(
+            parsed.outbox_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/outbox.db")
+        );
+        assert_eq!(
+            parsed.layers_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/layers.db")
+        );
+        assert!(Config::parse("upstream.url = \"ftp://example.org/\"").is_err());
+        assert!(
+            Config::parse("upstream.url = \"http://127.0.0.1:8080/\"").is_err(),
+            "an upstream needs the office"
+        );
+        assert!(Config::parse(&format!("{upstream}\nupstream.device_id = \"a b\"")).is_err());
+        for token in ["", "lhdev 0123", "lhdev-0123\\n"] {
+            let without = upstream.replace("upstream.token = \"lhdev-0123\"", "");
+            let err = Config::parse(&format!("{without}\nupstream.token = \"{token}\""))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("upstream.token: "), "{token:?}: {err}");
+        }
+        assert!(Config::parse("layers.page_size = 0").is_err());
+        assert!(Config::parse("upload.retry_initial_s = 10.0\nupload.retry_max_s = 1.0").is_err());
         let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();
         assert!(
             extra

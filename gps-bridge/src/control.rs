@@ -1,5 +1,7 @@
 //! The local control socket: a Unix socket under the runtime directory, one JSON request line
 //! and one JSON reply line per connection. `mark`, `close-plot` and `status` are its clients.
+//! It knows the requests, not what answers them: each request goes to the daemon with a
+//! channel for its reply, of any type that serialises.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,8 +13,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bridge::Responder;
 use crate::plot::LandKind;
+
+/// A request and where its answer goes.
+pub type Call<R> = (Request, oneshot::Sender<R>);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -23,8 +27,12 @@ pub enum Request {
         secs: Option<f64>,
         port: Option<String>,
     },
+    /// Closes the open marks of one unit (`port`: its serial port, or the path of a GPX
+    /// import for the waypoints it recorded) into a plot candidate.
     ClosePlot {
         name: Option<String>,
+        #[serde(default)]
+        port: Option<String>,
         /// The land the plot is on; `None`: `checks.default_land`.
         #[serde(default)]
         land: Option<LandKind>,
@@ -48,62 +56,87 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the reply may wait to be taken.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Longest corner name, in bytes: the contract's.
+/// Longest corner and plot name, in bytes: the contract's.
 pub const MAX_CORNER_NAME: usize = protocol::plots::MAX_CORNER_NAME;
+pub const MAX_PLOT_NAME: usize = protocol::plots::MAX_PLOT_TEXT;
 
 impl Request {
     /// Checks what a request says of itself; each refusal names its field. The daemon checks
     /// what needs its state (a name marked already, a unit docked).
     pub fn validate(&self) -> Result<(), String> {
-        if let Self::Mark { name, secs, .. } = self {
-            if name.trim().is_empty() || name.len() > MAX_CORNER_NAME {
-                return Err(format!(
-                    "name: a corner name is 1 to {MAX_CORNER_NAME} bytes, not blank"
-                ));
+        match self {
+            Self::Mark { name, secs, .. } => {
+                label("name", "corner", name, MAX_CORNER_NAME)?;
+                match secs {
+                    Some(s) if !(s.is_finite() && *s > 0.0 && *s <= 3600.0) => {
+                        Err(format!("--secs: {s} is not between 0 and 3600"))
+                    }
+                    _ => Ok(()),
+                }
             }
-            if name.chars().any(char::is_control) {
-                return Err("name: no control characters".into());
-            }
-            if let Some(s) = secs
-                && !(s.is_finite() && *s > 0.0 && *s <= 3600.0)
-            {
-                return Err(format!("--secs: {s} is not between 0 and 3600"));
-            }
+            Self::ClosePlot {
+                name: Some(name), ..
+            } => label("name", "plot", name, MAX_PLOT_NAME),
+            Self::ClosePlot { name: None, .. } | Self::Status => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// Serves the socket at `path`, passing requests to the bridge, until the bridge goes away.
-pub async fn serve(listener: UnixListener, requests: mpsc::Sender<(Request, Responder)>) {
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+/// A name an officer types: not blank, at most `max` bytes (the contract's), no control
+/// characters (they would reach the upstream and every listing).
+fn label(field: &str, what: &str, name: &str, max: usize) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > max {
+        return Err(format!(
+            "{field}: a {what} name is 1 to {max} bytes, not blank"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("{field}: no control characters"));
+    }
+    Ok(())
+}
+
+/// Serves the socket, passing requests to the daemon, until `shutdown` resolves; then stops
+/// accepting and waits for the connections in progress, which end once the daemon answers
+/// (or drops) their requests. Each connection is answered on a task of its own, at most
+/// [`MAX_CONNECTIONS`] at once: while that many are open, the loop accepts no more (they
+/// wait in the backlog), so a flood of idle connections holds at most that many descriptors
+/// for at most [`REQUEST_TIMEOUT`] each.
+pub async fn serve<R: Serialize + Send + 'static>(
+    listener: UnixListener,
+    requests: mpsc::Sender<Call<R>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
     loop {
-        let slot = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "control socket accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let requests = requests.clone();
-        tokio::spawn(async move {
-            if let Err(e) = answer(stream, requests).await {
-                tracing::debug!(error = %e, "control connection ended");
-            }
-            drop(slot);
-        });
+        tokio::select! {
+            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => match accepted {
+                Ok((stream, _)) => {
+                    let requests = requests.clone();
+                    connections.spawn(async move {
+                        if let Err(e) = answer(stream, requests).await {
+                            tracing::debug!(error = %e, "control connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut shutdown => break,
+        }
     }
+    drop(listener);
+    drop(requests);
+    while connections.join_next().await.is_some() {}
 }
 
-async fn answer(
+async fn answer<R: Serialize>(
     stream: UnixStream,
-    requests: mpsc::Sender<(Request, Responder)>,
+    requests: mpsc::Sender<Call<R>>,
 ) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
@@ -125,11 +158,10 @@ async fn answer(
     let reply = match parsed {
         Ok(request) => {
             let (tx, rx) = oneshot::channel();
-            requests
-                .send((request, tx))
-                .await
-                .context("bridge stopped")?;
-            rx.await.context("bridge dropped the request")?
+            if requests.send((request, tx)).await.is_err() {
+                anyhow::bail!("bridge stopped");
+            }
+            serde_json::to_value(rx.await.context("bridge dropped the request")?)?
         }
         Err(e) => serde_json::json!({"ok": false, "error": e}),
     };
@@ -186,6 +218,21 @@ mod tests {
             name: name.into(),
             secs,
             port: None,
+        }
+    }
+
+    #[test]
+    fn plot_names_are_refused_by_field() {
+        let close = |name: Option<&str>| Request::ClosePlot {
+            name: name.map(str::to_owned),
+            port: None,
+            land: None,
+        };
+        assert_eq!(close(None).validate(), Ok(()));
+        assert_eq!(close(Some("王家宅基地")).validate(), Ok(()));
+        for name in ["", " ", "a\tb", &"宅".repeat(100)] {
+            let err = close(Some(name)).validate().unwrap_err();
+            assert!(err.starts_with("name: "), "{name:?}: {err}");
         }
     }
 

@@ -10,10 +10,12 @@ use gps_bridge::config::Config;
 use gps_bridge::control::{Request, call};
 use gps_bridge::convert::{self, ConvertError};
 use gps_bridge::files::{self, Format, TxtOptions, WriteEncoding};
+use gps_bridge::layers::{LayerCache, SitePlane};
 use gps_bridge::nmea::FramerConfig;
+use gps_bridge::outbox::Outbox;
 use gps_bridge::plot::LandKind;
 use gps_bridge::replay::{ReplayError, replay};
-use gps_bridge::{daemon, import, reply_text, simulator};
+use gps_bridge::{daemon, import, reply_text, simulator, views};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -49,9 +51,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Turn the marked corners into a plot candidate.
+    /// Turn one unit's marked corners into a plot, checked into the outbox.
     ClosePlot {
         name: Option<String>,
+        /// The unit's port, when marks of several units are open (or a GPX file's path, for
+        /// the waypoints its import recorded).
+        #[arg(long)]
+        port: Option<String>,
         /// The land the homestead is on, for the area limit: cultivated, other or barren
         /// (default: checks.default_land).
         #[arg(long)]
@@ -60,8 +66,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Docked units, counters, current fix, surveys in progress.
+    /// Docked units, counters, current fix, surveys in progress, the outbox.
     Status,
+    /// The recent plots and their state: pending, delivered (with the upstream's plot id),
+    /// rejected (with the reason), refused, duplicate. Works without the daemon.
+    Plots {
+        /// How many, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One plot: corners, area ± uncertainty, findings, the overlap pre-check, deliveries.
+    Show {
+        /// The plot's number (as `plots` lists it).
+        plot: i64,
+        #[arg(long)]
+        json: bool,
+        /// Also draw it as SVG: corners with their σ, overlapping parcels and mining rights,
+        /// duplicated plots, scale bar, north arrow, the area in the caption.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
     /// Import plots from a file: routes and named waypoints from a .gpx (mass-storage
     /// handhelds), plots from a 国土 .txt or a .geojson drawn or received elsewhere. The daemon
     /// checks and delivers them like surveyed ones.
@@ -161,9 +187,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(daemon::run(config, async {
-                let _ = tokio::signal::ctrl_c().await;
-            }))?;
+            runtime.block_on(async {
+                // Listening before the daemon starts, so an early SIGTERM is not lost.
+                let stop = daemon::stop_signal();
+                daemon::run(config, async {
+                    if let Err(e) = stop.await {
+                        tracing::error!(error = %format!("{e:#}"), "cannot wait for signals; stopping");
+                    }
+                })
+                .await
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Mark {
@@ -171,19 +204,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             secs,
             port,
             json,
-        } => {
-            let request = Request::Mark { name, secs, port };
-            // Refused here, by field, before anything is sent: an over-long name would
-            // otherwise reach the daemon as a request line cut short.
-            request.validate().map_err(anyhow::Error::msg)?;
-            control_command(&config, &request, (!json).then_some(reply_text::mark))
-        }
-        Command::ClosePlot { name, land, json } => control_command(
+        } => control_command(
             &config,
-            &Request::ClosePlot { name, land },
+            &Request::Mark { name, secs, port },
+            (!json).then_some(reply_text::mark),
+        ),
+        Command::ClosePlot {
+            name,
+            port,
+            land,
+            json,
+        } => control_command(
+            &config,
+            &Request::ClosePlot { name, port, land },
             (!json).then_some(reply_text::close_plot),
         ),
         Command::Status => control_command(&config, &Request::Status, None),
+        Command::Plots { limit, json } => {
+            let outbox = Outbox::open_read_only(&config.outbox_path())?;
+            let plots = outbox.recent(limit.clamp(1, 10_000))?;
+            if json {
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
+            } else {
+                write!(io::stdout(), "{}", views::plots_table(&plots))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { plot, json, svg } => {
+            let outbox = Outbox::open_read_only(&config.outbox_path())?;
+            let Some(record) = outbox.record(plot)? else {
+                anyhow::bail!("no plot {plot} (see `gps-bridge plots`)");
+            };
+            if let Some(path) = svg {
+                let plane = SitePlane::new(config.projection.zone);
+                let layers = config
+                    .layers_path()
+                    .exists()
+                    .then(|| LayerCache::open(&config.layers_path(), &plane))
+                    .transpose()?;
+                let around = views::neighbours(&record, &outbox, layers.as_ref(), &plane)?;
+                std::fs::write(&path, views::svg::draw(&record, &around))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if json {
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&record)?)?;
+            } else {
+                write!(io::stdout(), "{}", views::show_text(&record))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { file, land } => {
             let summary = import::import(&file, &config.database, land)?;
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
@@ -301,6 +370,9 @@ fn control_command(
     request: &Request,
     text: Option<ReplyText>,
 ) -> anyhow::Result<ExitCode> {
+    // Refused here, by field, before anything is sent: an over-long name would otherwise
+    // reach the daemon as a request line cut short.
+    request.validate().map_err(anyhow::Error::msg)?;
     let reply = call(&config.socket_path(), request)?;
     let ok = reply["ok"] == true;
     match text.and_then(|text| text(&reply)) {

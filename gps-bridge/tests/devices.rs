@@ -198,6 +198,7 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     assert_eq!(store.open_marks().unwrap().len(), 1);
     let reply = bridge.request(&Request::ClosePlot {
         name: None,
+        port: None,
         land: None,
     });
     assert_eq!(reply["ok"], false, "{reply}");
@@ -209,6 +210,7 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     }
     let reply = bridge.request(&Request::ClosePlot {
         name: Some("wang".to_owned()),
+        port: None,
         land: Some(LandKind::Other),
     });
     assert_eq!(reply["ok"], true, "{reply}");

@@ -144,14 +144,14 @@ impl Config {
         };
         let upstream = parse_url("upstream.url", &file.upstream.url)?;
         let token = file.upstream.token.unwrap_or_default();
-        // Sent as an HTTP header: visible ASCII only, so a pasted newline or space is caught
-        // here and not as a failed request later.
-        if token.is_empty() || token.len() > 512 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        if !protocol::devices::is_sendable_token(&token) {
             return Err(invalid(
                 "upstream.token",
-                "this device's token is required: 1 to 512 visible ASCII characters, no spaces \
-                 (the upstream issues it for this device_id)"
-                    .into(),
+                format!(
+                    "this device's token is required: {} (the upstream issues it for this \
+                     device_id)",
+                    protocol::devices::TOKEN_RULE
+                ),
             ));
         }
         let content_url = file

@@ -114,6 +114,7 @@ fn without_mirror(
         last_error: faults.first().map(|f| format!("{}: {}", f.part, f.message)),
         faults,
         completed: Vec::new(),
+        bridge: None,
     }
 }
 

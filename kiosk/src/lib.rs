@@ -4,7 +4,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -21,6 +20,8 @@ pub mod throttle;
 mod toml_line;
 
 pub use error::{Error, Result};
+/// Retry pacing, shared with the bridge's uploader.
+pub use protocol::backoff;
 
 /// Reported in heartbeats.
 pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");

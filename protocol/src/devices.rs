@@ -14,6 +14,16 @@ pub fn is_device_id(id: &str) -> bool {
 /// The rule of [`is_device_id`], for error messages.
 pub const DEVICE_ID_RULE: &str = "1 to 64 characters of A-Z a-z 0-9 - _ .";
 
+/// Whether `token` can be a device's bearer token: it is sent as an HTTP header, so visible
+/// ASCII only, and a pasted newline or space is caught in the configuration, not as a failed
+/// request later.
+pub fn is_sendable_token(token: &str) -> bool {
+    (1..=512).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The rule of [`is_sendable_token`], for error messages.
+pub const TOKEN_RULE: &str = "1 to 512 visible ASCII characters, no spaces";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
@@ -50,6 +60,40 @@ pub struct Heartbeat {
     /// Results of commands run since the previous heartbeat.
     #[serde(default)]
     pub completed: Vec<CommandResult>,
+    /// What a GPS bridge reports besides (absent for kiosks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeHealth>,
+}
+
+/// A GPS bridge's own health: its docked units and its plot outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeHealth {
+    /// Serial ports with a unit docked now.
+    pub docked_units: Vec<DockedUnit>,
+    /// Plots waiting for delivery.
+    pub outbox_depth: u32,
+    /// When the oldest plot still waiting was recorded.
+    #[serde(default)]
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+    /// When the upstream last accepted a plot.
+    #[serde(default)]
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    /// Plots the upstream refused (4xx), kept with its reason, never retried.
+    #[serde(default)]
+    pub rejected: u32,
+    /// When the parcel and mining-right layers were last read to their end.
+    #[serde(default)]
+    pub layers_synced_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockedUnit {
+    pub port: String,
+    /// USB product or known model name, when known.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// Most faults a heartbeat lists (a device has a handful of parts), most command results,
@@ -57,6 +101,10 @@ pub struct Heartbeat {
 pub const MAX_FAULTS: usize = 32;
 pub const MAX_COMPLETED: usize = 256;
 pub const MAX_HEARTBEAT_TEXT: usize = 2_000;
+/// Most units a bridge reports docked (an office has a few USB ports), and the longest port
+/// or model name, in bytes.
+pub const MAX_DOCKED_UNITS: usize = 32;
+pub const MAX_PORT_NAME: usize = 256;
 
 impl Heartbeat {
     /// Bounds every list and text of a heartbeat; each refusal names its field.
@@ -108,6 +156,39 @@ impl Heartbeat {
                     message,
                     MAX_HEARTBEAT_TEXT,
                 )?;
+            }
+        }
+        if let Some(bridge) = &self.bridge {
+            bridge.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl BridgeHealth {
+    /// Bounds the docked units; the counts are bounded by their type (`u32`).
+    fn validate(&self) -> Result<(), String> {
+        let units = &self.docked_units;
+        if units.len() > MAX_DOCKED_UNITS {
+            return Err(format!(
+                "bridge.docked_units: at most {MAX_DOCKED_UNITS}, got {}",
+                units.len()
+            ));
+        }
+        for (i, unit) in units.iter().enumerate() {
+            if unit.port.is_empty() || unit.port.len() > MAX_PORT_NAME {
+                return Err(format!(
+                    "bridge.docked_units[{i}].port: 1 to {MAX_PORT_NAME} bytes, got {}",
+                    unit.port.len()
+                ));
+            }
+            if let Some(model) = &unit.model
+                && model.len() > MAX_PORT_NAME
+            {
+                return Err(format!(
+                    "bridge.docked_units[{i}].model: at most {MAX_PORT_NAME} bytes, got {}",
+                    model.len()
+                ));
             }
         }
         Ok(())
@@ -281,6 +362,7 @@ mod tests {
             last_error: None,
             faults: vec![fault.clone(); MAX_FAULTS],
             completed: vec![],
+            bridge: None,
         };
         assert_eq!(heartbeat.validate(), Ok(()));
         heartbeat.faults = vec![fault; 4_000];
@@ -300,6 +382,95 @@ mod tests {
         heartbeat.completed.clear();
         heartbeat.last_error = Some("x".repeat(MAX_HEARTBEAT_TEXT + 1));
         assert!(heartbeat.validate().unwrap_err().starts_with("last_error"));
+        heartbeat.last_error = None;
+        heartbeat.kind = DeviceKind::GpsBridge;
+        let unit = DockedUnit {
+            port: "/dev/ttyUSB0".into(),
+            model: None,
+        };
+        let health = BridgeHealth {
+            docked_units: vec![unit.clone(); MAX_DOCKED_UNITS],
+            outbox_depth: 0,
+            oldest_pending_at: None,
+            last_delivery_at: None,
+            rejected: 0,
+            layers_synced_at: None,
+        };
+        heartbeat.bridge = Some(health.clone());
+        assert_eq!(heartbeat.validate(), Ok(()));
+        for (bad, field) in [
+            (
+                BridgeHealth {
+                    docked_units: vec![unit.clone(); MAX_DOCKED_UNITS + 1],
+                    ..health.clone()
+                },
+                "bridge.docked_units:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: "p".repeat(MAX_PORT_NAME + 1),
+                        model: None,
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].port:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: String::new(),
+                        model: None,
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].port:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: "/dev/ttyUSB0".into(),
+                        model: Some("m".repeat(MAX_PORT_NAME + 1)),
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].model:",
+            ),
+        ] {
+            heartbeat.bridge = Some(bad);
+            let err = heartbeat.validate().unwrap_err();
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_kiosk_heartbeat_has_no_bridge_part_and_a_bridges_round_trips() {
+        let kiosk = serde_json::json!({"kind": "kiosk", "hall_id": "h", "app_version": "0.1.0",
+            "uptime_s": 1, "free_disk_bytes": 2});
+        let parsed: Heartbeat = serde_json::from_value(kiosk.clone()).unwrap();
+        assert_eq!(parsed.bridge, None);
+        assert!(
+            serde_json::to_value(&parsed)
+                .unwrap()
+                .get("bridge")
+                .is_none()
+        );
+        let mut bridge = parsed;
+        bridge.kind = DeviceKind::GpsBridge;
+        bridge.bridge = Some(BridgeHealth {
+            docked_units: vec![DockedUnit {
+                port: "/dev/ttyUSB0".into(),
+                model: Some("Garmin".into()),
+            }],
+            outbox_depth: 2,
+            oldest_pending_at: Some("2026-12-01T08:00:00Z".parse().unwrap()),
+            last_delivery_at: None,
+            rejected: 1,
+            layers_synced_at: None,
+        });
+        let json = serde_json::to_value(&bridge).unwrap();
+        assert_eq!(json["bridge"]["outbox_depth"], 2);
+        assert_eq!(serde_json::from_value::<Heartbeat>(json).unwrap(), bridge);
     }
 
     #[test]

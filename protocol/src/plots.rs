@@ -48,6 +48,9 @@ pub struct PlotSubmission {
     /// Area computed by the bridge in the CGCS2000 Gauss-Krüger plane.
     #[serde(default)]
     pub area_m2: Option<f64>,
+    /// 1-σ uncertainty of `area_m2` from the corners' σ, m².
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_uncertainty_m2: Option<f64>,
     /// Warnings the bridge showed the officer (poor accuracy, overlaps…).
     #[serde(default)]
     pub warnings: Vec<String>,
@@ -61,6 +64,9 @@ pub const MAX_CORNERS: usize = 1_000;
 pub fn in_china(lon: f64, lat: f64) -> bool {
     (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat)
 }
+
+/// Longest plot name, survey, device and office id of a submission, in bytes.
+pub const MAX_PLOT_TEXT: usize = 200;
 
 /// Longest corner name, in bytes (names are short labels: `J1`, `界址点12`).
 pub const MAX_CORNER_NAME: usize = 64;
@@ -112,8 +118,8 @@ impl PlotSubmission {
             ("office_id", &self.office_id),
             ("name", &self.name),
         ] {
-            if value.is_empty() || value.len() > 200 {
-                return Err(format!("{field} must be 1 to 200 bytes"));
+            if value.is_empty() || value.len() > MAX_PLOT_TEXT {
+                return Err(format!("{field} must be 1 to {MAX_PLOT_TEXT} bytes"));
             }
         }
         Ok(())
@@ -152,6 +158,13 @@ impl PlotSubmission {
         {
             return Err(format!(
                 "area_m2 must be a positive number of at most {MAX_AREA_M2} m², got {area}"
+            ));
+        }
+        if let Some(sigma) = self.area_uncertainty_m2
+            && !(sigma.is_finite() && (0.0..=MAX_AREA_M2).contains(&sigma))
+        {
+            return Err(format!(
+                "area_uncertainty_m2 must be a number from 0 to {MAX_AREA_M2} m², got {sigma}"
             ));
         }
         let earliest: DateTime<Utc> = EARLIEST_SURVEY.parse().expect("a valid constant");
@@ -221,6 +234,7 @@ mod tests {
                 .collect(),
             holes: vec![],
             area_m2: Some(900.0),
+            area_uncertainty_m2: Some(12.0),
             warnings: vec![],
         }
     }
@@ -252,6 +266,14 @@ mod tests {
         refused(&|p| p.area_m2 = Some(-5.0), "area_m2");
         refused(&|p| p.area_m2 = Some(1e308), "area_m2");
         refused(&|p| p.area_m2 = Some(f64::NAN), "area_m2");
+        refused(
+            &|p| p.area_uncertainty_m2 = Some(-1.0),
+            "area_uncertainty_m2",
+        );
+        refused(
+            &|p| p.area_uncertainty_m2 = Some(f64::INFINITY),
+            "area_uncertainty_m2",
+        );
         refused(
             &|p| p.surveyed_at = "9999-01-01T00:00:00Z".parse().unwrap(),
             "surveyed_at",

@@ -124,6 +124,7 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
         corners: square_around(lon, lat, 0.0001),
         holes: vec![],
         area_m2: Some(450.0),
+        area_uncertainty_m2: None,
         warnings: vec![],
     };
     let (first, receipt) = client.post_plot("key-1", &plot).await.unwrap();
@@ -182,6 +183,7 @@ async fn a_plot_with_a_hole_is_accepted_and_its_area_leaves_the_hole_out() {
         corners,
         holes,
         area_m2: None,
+        area_uncertainty_m2: None,
         warnings: vec![],
     };
     let mut yard = square_around(lon, lat, 0.00005);

@@ -18,6 +18,7 @@ fn heartbeat(hall_id: &str) -> Heartbeat {
         last_error: None,
         faults: vec![],
         completed: vec![],
+        bridge: None,
     }
 }
 

@@ -443,6 +443,21 @@ fn probes(device: &str) -> Vec<Probe> {
               hb(&|b| b["faults"] = json!(vec![json!({"part": "cases", "message": "down",
                   "at": "2026-11-30T08:00:00Z"}); 4_000])),
               (422, "invalid_heartbeat", "faults")),
+        probe("a bridge heartbeat with 4,000 docked units", As::Device, "POST", &*own_heartbeat,
+              hb(&|b| {
+                  b["kind"] = json!("gps_bridge");
+                  b["bridge"] = json!({"outbox_depth": 0,
+                      "docked_units": vec![json!({"port": "/dev/ttyUSB0"}); 4_000]});
+              }),
+              (422, "invalid_heartbeat", "bridge.docked_units")),
+        probe("a bridge heartbeat with a port name of 100,000 characters", As::Device, "POST",
+              &*own_heartbeat,
+              hb(&|b| {
+                  b["kind"] = json!("gps_bridge");
+                  b["bridge"] = json!({"outbox_depth": 0,
+                      "docked_units": [{"port": "p".repeat(100_000)}]});
+              }),
+              (422, "invalid_heartbeat", "bridge.docked_units[0].port")),
         // Paths that try to leave the blob folder.
         probe("blob hash with ../ encoded", As::Nobody, "GET", "/content/blobs/..%2F..%2Fegov.db",
               none.clone(), (400, "bad_request", "hex")),

@@ -101,6 +101,20 @@ pub enum FindingKind {
         name: String,
         overlap_m2: f64,
     },
+    /// 压覆: the plot overlaps a registered parcel of the cached layer (the pre-check).
+    OverlapParcel {
+        feature_id: String,
+        name: String,
+        holder: String,
+        overlap_m2: f64,
+    },
+    /// 压覆: the plot overlaps a mining-right area of the cached layer (the pre-check).
+    OverlapMiningRight {
+        feature_id: String,
+        name: String,
+        holder: String,
+        overlap_m2: f64,
+    },
     /// The plot's area exceeds the limit for its land kind.
     AreaOverLimit {
         land: LandKind,
@@ -214,6 +228,8 @@ impl FindingKind {
             FindingKind::FarFromCentralMeridian { .. } => "far_from_central_meridian",
             FindingKind::DuplicateOf { .. } => "duplicate_of",
             FindingKind::OverlapsPlot { .. } => "overlaps_plot",
+            FindingKind::OverlapParcel { .. } => "overlap_parcel",
+            FindingKind::OverlapMiningRight { .. } => "overlap_mining_right",
             FindingKind::AreaOverLimit { .. } => "area_over_limit",
         }
     }
@@ -225,6 +241,8 @@ impl FindingKind {
             | FindingKind::CornerSigmaOverLimit { .. }
             | FindingKind::FarFromCentralMeridian { .. }
             | FindingKind::OverlapsPlot { .. }
+            | FindingKind::OverlapParcel { .. }
+            | FindingKind::OverlapMiningRight { .. }
             | FindingKind::AreaOverLimit { .. } => Severity::Warning,
             FindingKind::TooFewCorners { .. }
             | FindingKind::TooManyCorners { .. }
@@ -436,6 +454,32 @@ impl FindingKind {
             } => (
                 format!("与已有地块{name}（{plot_id}）重叠约{overlap_m2:.0}平方米。"),
                 format!("Overlaps plot {name} ({plot_id}) by about {overlap_m2:.0} m²."),
+            ),
+            FindingKind::OverlapParcel {
+                feature_id,
+                name,
+                holder,
+                overlap_m2,
+            } => (
+                format!(
+                    "压覆已登记宗地{name}（{feature_id}，权利人{holder}）约{overlap_m2:.1}平方米。"
+                ),
+                format!(
+                    "Overlaps registered parcel {name} ({feature_id}, held by {holder}) by about {overlap_m2:.1} m²."
+                ),
+            ),
+            FindingKind::OverlapMiningRight {
+                feature_id,
+                name,
+                holder,
+                overlap_m2,
+            } => (
+                format!(
+                    "压覆采矿权{name}（{feature_id}，权利人{holder}）约{overlap_m2:.1}平方米。"
+                ),
+                format!(
+                    "Overlaps mining right {name} ({feature_id}, held by {holder}) by about {overlap_m2:.1} m²."
+                ),
             ),
             FindingKind::AreaOverLimit {
                 land,

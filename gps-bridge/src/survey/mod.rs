@@ -8,7 +8,7 @@ mod store;
 
 pub use capture::{CaptureError, CornerCapture, FixType, QualityFilter};
 pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
-pub use store::{ImportRecords, ImportedFile, StoredMark, SurveyStore};
+pub use store::{ImportRecords, ImportedFile, RouteRecord, StoredMark, SurveyStore};
 
 use serde::{Deserialize, Serialize};
 

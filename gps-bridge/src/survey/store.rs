@@ -105,8 +105,19 @@ pub struct ImportedFile {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredMark {
     pub id: i64,
+    /// The unit's port, or the imported file's path.
     pub device: String,
     pub corner: Corner,
+    /// A waypoint recorded by a file import, not marked live.
+    pub imported: bool,
+}
+
+/// What [`SurveyStore::record_route`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteRecord {
+    New(i64),
+    /// The same route was recorded before, as this candidate.
+    Known(i64),
 }
 
 /// Sentences are stored one per line: they never contain a line break.
@@ -133,9 +144,15 @@ impl SurveyStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations()
-            .to_latest(&mut conn)
-            .context("migrating the survey database")?;
+        // The daemon and a command (`import`) may open a new file at the same moment: the
+        // second to migrate waits for the first, then finds its tables made and fails; tried
+        // again, it reads the new version and has nothing to do.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        if migrations().to_latest(&mut conn).is_err() {
+            migrations()
+                .to_latest(&mut conn)
+                .context("migrating the survey database")?;
+        }
         Ok(SurveyStore { conn })
     }
 
@@ -219,7 +236,7 @@ impl SurveyStore {
     /// Marks not yet closed into a plot, in the order they were taken.
     pub fn open_marks(&self) -> anyhow::Result<Vec<StoredMark>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, device, name, lon, lat, sigma_m, fixes, raw FROM marks
+            "SELECT id, device, name, lon, lat, sigma_m, fixes, raw, file_id FROM marks
              WHERE candidate_id IS NULL ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -234,38 +251,63 @@ impl SurveyStore {
                     fixes: r.get(6)?,
                     raw: split_raw(r.get(7)?),
                 },
+                imported: r.get::<_, Option<i64>>(8)?.is_some(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Turns the open marks into a plot candidate on `land` (`None`: the configured default),
-    /// in one transaction.
+    /// Turns one unit's open marks into a plot candidate on `land` (`None`: the configured
+    /// default), in one transaction. A mark belongs to the unit it was taken with: `device`
+    /// names the unit's port (or an imported file's path, for the waypoints it recorded);
+    /// without it, the one unit with open marks taken live. Waypoints a file import recorded
+    /// are only ever closed by naming the file.
     pub fn close_plot(
         &mut self,
         name: Option<&str>,
+        device: Option<&str>,
         land: Option<LandKind>,
     ) -> anyhow::Result<(i64, PlotCandidate)> {
-        let marks = self.open_marks()?;
+        let open = self.open_marks()?;
+        let device = match device {
+            Some(device) => device.to_owned(),
+            None => {
+                let mut live: Vec<&str> = open
+                    .iter()
+                    .filter(|m| !m.imported)
+                    .map(|m| m.device.as_str())
+                    .collect();
+                live.sort_unstable();
+                live.dedup();
+                match live.as_slice() {
+                    [one] => (*one).to_owned(),
+                    [] => bail!("a plot needs at least 3 marked corners, 0 marked"),
+                    several => bail!(
+                        "marks of several units are open ({}): name one with --port",
+                        several.join(", ")
+                    ),
+                }
+            }
+        };
+        let marks: Vec<&StoredMark> = open.iter().filter(|m| m.device == device).collect();
         if marks.len() < MIN_CORNERS {
             bail!(
-                "a plot needs at least 3 marked corners, {} marked",
+                "a plot needs at least 3 marked corners, {} marked on {device}",
                 marks.len()
             );
         }
-        let devices: Vec<&str> = marks.iter().map(|m| m.device.as_str()).collect();
-        let device = if devices.iter().all(|d| *d == devices[0]) {
-            devices[0].to_owned()
-        } else {
-            devices.join(",")
-        };
         let tx = self.conn.transaction()?;
         let fallback_name = format!("plot-{}", marks[0].id);
+        let source = if marks[0].imported {
+            Source::GpxImport
+        } else {
+            Source::CornerCapture
+        };
         let plot = PlotCandidate {
             land,
             ..PlotCandidate::new(
                 name.map_or(fallback_name, str::to_owned),
-                Source::CornerCapture,
+                source,
                 device,
                 marks.iter().map(|m| m.corner.clone()).collect(),
                 Vec::new(),
@@ -280,6 +322,46 @@ impl SurveyStore {
         }
         tx.commit()?;
         Ok((id, plot))
+    }
+
+    /// Records a route a unit transferred, unless the store holds the same route already:
+    /// the same name and the same corners at the same positions, bit for bit. A handheld
+    /// sends its active route over and over; a restarted bridge hears it again and must not
+    /// take it for a new survey.
+    pub fn record_route(&mut self, plot: &PlotCandidate) -> anyhow::Result<RouteRecord> {
+        let tx = self.conn.transaction()?;
+        let same_name: Vec<i64> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM plot_candidates WHERE source = ?1 AND name = ?2 ORDER BY id DESC",
+            )?;
+            stmt.query_map(params![Source::RouteTransfer.name(), plot.name], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        for id in same_name {
+            let mut stmt = tx.prepare_cached(
+                "SELECT name, lon, lat FROM corners WHERE candidate_id = ?1 ORDER BY seq",
+            )?;
+            let corners: Vec<(String, f64, f64)> = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let same = corners.len() == plot.corners.len()
+                && corners
+                    .iter()
+                    .zip(&plot.corners)
+                    .all(|((name, lon, lat), c)| {
+                        *name == c.name
+                            && lon.to_bits() == c.lon.to_bits()
+                            && lat.to_bits() == c.lat.to_bits()
+                    });
+            if same {
+                return Ok(RouteRecord::Known(id));
+            }
+        }
+        let id = insert_candidate(&tx, plot, None)?;
+        tx.commit()?;
+        Ok(RouteRecord::New(id))
     }
 
     pub fn candidate(&self, id: i64) -> anyhow::Result<Option<PlotCandidate>> {
@@ -348,6 +430,15 @@ impl SurveyStore {
             findings,
             raw: split_raw(raw),
         }))
+    }
+
+    /// Ids of the plot candidates recorded after `id`, oldest first.
+    pub fn candidate_ids_after(&self, id: i64) -> anyhow::Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM plot_candidates WHERE id > ?1 ORDER BY id")?;
+        let ids = stmt.query_map([id], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
     }
 
     /// Ids of all plot candidates, oldest first.
@@ -494,7 +585,7 @@ mod tests {
             .insert_mark("/dev/ttyUSB0", &corner("J2", 116.2))
             .unwrap();
         assert!(
-            store.close_plot(None, None).is_err(),
+            store.close_plot(None, None, None).is_err(),
             "two corners are no plot"
         );
         store
@@ -508,7 +599,7 @@ mod tests {
             (3, 0)
         );
         let (id, plot) = store
-            .close_plot(Some("wang-homestead"), Some(LandKind::Barren))
+            .close_plot(Some("wang-homestead"), None, Some(LandKind::Barren))
             .unwrap();
         assert_eq!(plot.source, Source::CornerCapture);
         assert_eq!(plot.land, Some(LandKind::Barren));
@@ -609,6 +700,85 @@ mod tests {
             ("Current.gpx", "gpx", &b"<gpx"[..])
         );
         assert_eq!(store.open_marks().unwrap()[0].corner.raw, ["wpt[1]"]);
+    }
+
+    #[test]
+    fn a_plot_is_closed_from_one_units_marks_never_an_imports_or_anothers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        for (i, name) in ["J1", "J2", "J3"].into_iter().enumerate() {
+            let step = i as f64 * 0.1;
+            store
+                .insert_mark("/dev/ttyUSB0", &corner(name, 116.1 + step))
+                .unwrap();
+            store
+                .insert_mark("/dev/ttyUSB1", &corner(name, 117.1 + step))
+                .unwrap();
+        }
+        let waypoints = [
+            corner("W1", 118.1),
+            corner("W2", 118.2),
+            corner("W3", 118.3),
+        ];
+        store
+            .insert_file_import("Current.gpx", "gpx", b"<gpx/>", &[], &waypoints)
+            .unwrap();
+        let err = store.close_plot(None, None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("several units") && err.contains("/dev/ttyUSB1") && !err.contains("gpx"),
+            "{err}"
+        );
+        let (_, one) = store
+            .close_plot(Some("a"), Some("/dev/ttyUSB1"), None)
+            .unwrap();
+        assert!(one.corners.iter().all(|c| c.lon > 117.0 && c.lon < 118.0));
+        assert_eq!(one.device, "/dev/ttyUSB1");
+        // Only ttyUSB0's live marks are left to choose from: the import's are never mixed in.
+        let (_, other) = store.close_plot(Some("b"), None, None).unwrap();
+        assert!(other.corners.iter().all(|c| c.lon < 117.0), "{other:?}");
+        assert!(store.close_plot(None, None, None).is_err());
+        let (_, imported) = store.close_plot(None, Some("Current.gpx"), None).unwrap();
+        assert_eq!(imported.source, Source::GpxImport);
+        assert_eq!(imported.corners.len(), 3);
+        assert_eq!(store.open_mark_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_route_recorded_before_is_recognised_and_a_changed_one_is_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let plot = PlotCandidate::new(
+            "PLOT",
+            Source::RouteTransfer,
+            "/dev/ttyUSB0",
+            vec![
+                corner("C1", 116.1),
+                corner("C2", 116.2),
+                corner("C3", 116.3),
+            ],
+            vec![],
+        );
+        let first = SurveyStore::open(&path)
+            .unwrap()
+            .record_route(&plot)
+            .unwrap();
+        let RouteRecord::New(first) = first else {
+            panic!("a first route is new")
+        };
+        // A restarted bridge (a new store handle) hears the route again, on another port.
+        let mut store = SurveyStore::open(&path).unwrap();
+        let again = PlotCandidate {
+            device: "/dev/ttyUSB1".to_owned(),
+            ..plot.clone()
+        };
+        assert_eq!(
+            store.record_route(&again).unwrap(),
+            RouteRecord::Known(first)
+        );
+        let mut moved = plot.clone();
+        moved.corners[2].lat += 1e-7;
+        assert!(matches!(store.record_route(&moved).unwrap(), RouteRecord::New(id) if id != first));
+        assert_eq!(store.candidate_count().unwrap(), 2);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use protocol::client::Client;
 use protocol::content::{
     decode_signing_key, encode_signing_key, encode_verifying_key, generate_signing_key,
 };
-use protocol::devices::{CommandAction, DisplaySchedule, Fleet, Heartbeat};
+use protocol::devices::{CommandAction, DeviceKind, DisplaySchedule, Fleet, Heartbeat};
 
 #[derive(Parser)]
 #[command(
@@ -211,6 +211,10 @@ fn faults(heartbeat: &Heartbeat) -> String {
 }
 
 fn print_fleet(fleet: &Fleet) -> std::io::Result<()> {
+    let (bridges, kiosks): (Vec<_>, Vec<_>) = fleet
+        .devices
+        .iter()
+        .partition(|d| d.heartbeat.kind == DeviceKind::GpsBridge);
     outln!(
         "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} FAULTS",
         "KIOSK",
@@ -222,7 +226,7 @@ fn print_fleet(fleet: &Fleet) -> std::io::Result<()> {
         "HEARTBEAT",
         "CMDS"
     )?;
-    for d in &fleet.devices {
+    for d in kiosks {
         let h = &d.heartbeat;
         outln!(
             "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} {}",
@@ -234,6 +238,50 @@ fn print_fleet(fleet: &Fleet) -> std::io::Result<()> {
             h.last_sync_at.map_or("never".into(), ago),
             ago(d.last_heartbeat_at),
             d.pending_commands,
+            faults(h),
+        )?;
+    }
+    if bridges.is_empty() {
+        return Ok(());
+    }
+    outln!()?;
+    outln!(
+        "{:<20} {:<12} {:<8} {:<24} {:<8} {:<12} {:<12} {:<9} {:<12} FAULTS",
+        "BRIDGE",
+        "OFFICE",
+        "APP",
+        "DOCKED",
+        "OUTBOX",
+        "OLDEST",
+        "DELIVERED",
+        "REJECTED",
+        "HEARTBEAT"
+    )?;
+    for d in bridges {
+        let h = &d.heartbeat;
+        let b = h.bridge.as_ref();
+        let docked = b
+            .map(|b| {
+                b.docked_units
+                    .iter()
+                    .map(|u| u.port.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .filter(|ports| !ports.is_empty())
+            .unwrap_or_else(|| "-".into());
+        outln!(
+            "{:<20} {:<12} {:<8} {:<24} {:<8} {:<12} {:<12} {:<9} {:<12} {}",
+            d.device_id,
+            h.hall_id,
+            h.app_version,
+            docked,
+            b.map_or("-".into(), |b| b.outbox_depth.to_string()),
+            b.and_then(|b| b.oldest_pending_at).map_or("-".into(), ago),
+            b.and_then(|b| b.last_delivery_at)
+                .map_or("never".into(), ago),
+            b.map_or("-".into(), |b| b.rejected.to_string()),
+            ago(d.last_heartbeat_at),
             faults(h),
         )?;
     }
