@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use kiosk::lookup::Lookup;
 use kiosk::mirror::Mirror;
-use protocol::cases::{Change, ChangesPage};
-use protocol::halls::Hall;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
@@ -28,37 +26,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
-    let mut mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
-    mirror
-        .set_hall(&Hall {
-            id: "hn-czs-gyx".into(),
-            name: "郴州市桂阳县政务大厅".into(),
-            division_code: "431021".into(),
-            lon: 0.0,
-            lat: 0.0,
-        })
-        .unwrap();
     let now = Utc::now();
     let started = Instant::now();
-    let mut seq = 0;
-    let mut changes = Vec::with_capacity(5_000);
-    for case in common::cases(count, now) {
-        seq += 1;
-        changes.push(Change::Upsert {
-            seq,
-            case: Box::new(case),
-        });
-        if changes.len() == 5_000 || seq == count {
-            let page = ChangesPage {
-                changes: std::mem::take(&mut changes),
-                next_after: seq,
-                has_more: seq < count,
-            };
-            let body = serde_json::to_vec(&page).unwrap();
-            let page = kiosk::feed::parse_page(&body).unwrap();
-            mirror.apply_page(&page, now).unwrap();
-        }
-    }
+    let mirror = common::mirror(
+        &dir.path().join("mirror.db"),
+        common::cases(count, now),
+        now,
+    );
     let bytes: i64 = mirror
         .conn()
         .query_row(

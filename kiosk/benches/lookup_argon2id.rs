@@ -17,50 +17,24 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiosk::lookup::Lookup;
 use kiosk::mirror::Mirror;
-use protocol::cases::{Change, ChangesPage};
-use protocol::halls::Hall;
 use protocol::lookup::STANDARD_COST;
 
 const CASES: u64 = 100_000;
 /// Cases whose digests are made at the standard cost; the lookups go round them.
 const LOOKED_UP: u64 = 64;
 
+/// A mirror of [`CASES`] cases, every `CASES / LOOKED_UP`-th with its digest at the standard
+/// cost.
 fn mirror(dir: &std::path::Path) -> Mirror {
-    let mut mirror = Mirror::open(&dir.join("mirror.db")).unwrap();
-    mirror
-        .set_hall(&Hall {
-            id: "hn-czs-gyx".into(),
-            name: "郴州市桂阳县政务大厅".into(),
-            division_code: "431021".into(),
-            lon: 0.0,
-            lat: 0.0,
-        })
-        .unwrap();
-    let now = Utc::now();
     let stride = CASES / LOOKED_UP;
-    let mut changes = Vec::new();
-    for (seq, mut case) in (1..).zip(common::cases(CASES, now)) {
-        let n = seq - 1;
+    let now = Utc::now();
+    let cases = (0..).zip(common::cases(CASES, now)).map(|(n, mut case)| {
         if n % stride == 0 {
             case.lookup_digest = common::digest(n, STANDARD_COST);
         }
-        changes.push(Change::Upsert {
-            seq,
-            case: Box::new(case),
-        });
-        if changes.len() == 5_000 || seq == CASES {
-            let page = ChangesPage {
-                changes: std::mem::take(&mut changes),
-                next_after: seq,
-                has_more: seq < CASES,
-            };
-            let body = serde_json::to_vec(&page).unwrap();
-            mirror
-                .apply_page(&kiosk::feed::parse_page(&body).unwrap(), now)
-                .unwrap();
-        }
-    }
-    mirror
+        case
+    });
+    common::mirror(&dir.join("mirror.db"), cases, now)
 }
 
 /// The 1-, 5- and 15-minute load averages, if the system says.

@@ -1,7 +1,12 @@
-//! Shared by the kiosk benchmarks: realistic cases from egov-sim's workflow, and timing.
+//! Shared by the kiosk benchmarks: realistic cases from egov-sim's workflow, a mirror of
+//! them, and timing.
+
+use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use protocol::cases::Case;
+use kiosk::mirror::Mirror;
+use protocol::cases::{Case, Change, ChangesPage};
+use protocol::halls::Hall;
 use protocol::lookup::{DEMO_COST, LookupCost, lookup_digest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -56,6 +61,45 @@ pub fn cases(count: u64, now: DateTime<Utc>) -> impl Iterator<Item = Case> {
         }
         case
     })
+}
+
+/// A mirror at `path` of the benches' hall with `cases` applied as a sync applies them: feed
+/// pages of 5,000, each parsed from its JSON.
+pub fn mirror(path: &Path, cases: impl Iterator<Item = Case>, now: DateTime<Utc>) -> Mirror {
+    let mut mirror = Mirror::open(path).unwrap();
+    mirror
+        .set_hall(&Hall {
+            id: "hn-czs-gyx".into(),
+            name: "郴州市桂阳县政务大厅".into(),
+            division_code: "431021".into(),
+            lon: 0.0,
+            lat: 0.0,
+        })
+        .unwrap();
+    let mut cases = cases.peekable();
+    let mut seq = 0;
+    while cases.peek().is_some() {
+        let changes: Vec<Change> = cases
+            .by_ref()
+            .take(5_000)
+            .map(|case| {
+                seq += 1;
+                Change::Upsert {
+                    seq,
+                    case: Box::new(case),
+                }
+            })
+            .collect();
+        let page = ChangesPage {
+            changes,
+            next_after: seq,
+            has_more: cases.peek().is_some(),
+        };
+        let body = serde_json::to_vec(&page).unwrap();
+        let page = kiosk::feed::parse_page(&body).unwrap();
+        mirror.apply_page(&page, now).unwrap();
+    }
+    mirror
 }
 
 /// p-th percentile (0..=100) of sorted durations, in microseconds.
