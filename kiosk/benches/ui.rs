@@ -129,9 +129,9 @@ fn big_mirror() -> PathBuf {
             "building a mirror of {CASES} cases in {} (once)",
             dir.display()
         );
-        let mut mirror = Mirror::open(&path).unwrap();
-        mirror.set_hall(&common::hall()).unwrap();
-        let took = common::fill(&mut mirror, CASES, Utc::now());
+        let started = std::time::Instant::now();
+        let mut mirror = common::mirror(&path, common::cases(CASES, Utc::now()), Utc::now());
+        let took = started.elapsed();
         let store = kiosk::content::store::BlobStore::open(&dir.join("blobs")).unwrap();
         kiosk::content::install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap();
         eprintln!("built in {:.0} s", took.as_secs_f64());

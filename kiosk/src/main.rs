@@ -204,6 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let path = cli.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
     let config = Config::load(&path)?;
     if cli.check_config {
+        config.check_data_dir()?;
         outln!("{}: ok", path.display())?;
         return Ok(ExitCode::SUCCESS);
     }
