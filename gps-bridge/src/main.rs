@@ -139,10 +139,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The daemon and the simulator log what they do; a command an officer types prints its
+    // answer, and only warnings besides (not, say, the store's migration).
+    let default_level = match cli.command {
+        Some(Command::Run | Command::Simulate { .. }) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(io::stderr)
         // Colour only on a terminal: a log in a file or the journal carries no escape codes.
@@ -256,7 +262,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { file, land } => {
             let summary = import::import(&file, &config.database, land)?;
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
-            Ok(ExitCode::SUCCESS)
+            match &summary.refused {
+                Some(refusal) => {
+                    eprintln!("gps-bridge: {}\n{}", refusal.zh, refusal.en);
+                    Ok(ExitCode::FAILURE)
+                }
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         Command::Inspect { file } => {
             let bytes = files::read_file(&file)?;

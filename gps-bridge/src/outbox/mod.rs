@@ -12,7 +12,7 @@ use protocol::plots::{PlotReceipt, PlotSubmission};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::PreCheck;
-use crate::plot::PlotReport;
+use crate::plot::{Finding, PlotReport};
 
 pub use store::{Outbox, idempotency_key};
 
@@ -122,6 +122,12 @@ pub struct PlotSummary {
     pub delivered_at: Option<DateTime<Utc>>,
     /// The upstream's reason, for a rejected plot.
     pub rejection: Option<String>,
+    /// The checks' first reason, for a plot they refused (or found a duplicate).
+    #[serde(default)]
+    pub refusal: Option<Finding>,
+    /// How many warnings the checks found (`show` lists them).
+    #[serde(default)]
+    pub warnings: u32,
 }
 
 /// One delivery attempt.

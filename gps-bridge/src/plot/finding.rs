@@ -115,6 +115,16 @@ pub enum FindingKind {
         holder: String,
         overlap_m2: f64,
     },
+    /// The file could not be read (a broken line, the wrong encoding, GeoJSON that is not
+    /// polygons): no plot of it goes on; the file is kept as it was, with this reason.
+    FileUnreadable {
+        /// `txt`, `geojson` or `gpx`.
+        format: String,
+        /// The line at fault, where the reader knows it (a TXT file's).
+        line: Option<usize>,
+        reason_zh: String,
+        reason_en: String,
+    },
     /// The plot's area exceeds the limit for its land kind.
     AreaOverLimit {
         land: LandKind,
@@ -231,6 +241,7 @@ impl FindingKind {
             FindingKind::OverlapParcel { .. } => "overlap_parcel",
             FindingKind::OverlapMiningRight { .. } => "overlap_mining_right",
             FindingKind::AreaOverLimit { .. } => "area_over_limit",
+            FindingKind::FileUnreadable { .. } => "file_unreadable",
         }
     }
 
@@ -257,7 +268,8 @@ impl FindingKind {
             | FindingKind::EstimatedFix { .. }
             | FindingKind::SimulatedFix { .. }
             | FindingKind::CornerFarFromRest { .. }
-            | FindingKind::DuplicateOf { .. } => Severity::Refusal,
+            | FindingKind::DuplicateOf { .. }
+            | FindingKind::FileUnreadable { .. } => Severity::Refusal,
         }
     }
 
@@ -481,6 +493,30 @@ impl FindingKind {
                     "Overlaps mining right {name} ({feature_id}, held by {holder}) by about {overlap_m2:.1} m²."
                 ),
             ),
+            FindingKind::FileUnreadable {
+                format,
+                line,
+                reason_zh,
+                reason_en,
+            } => {
+                let (kind_zh, kind_en) = match format.as_str() {
+                    "txt" => ("国土坐标TXT文件", "国土 TXT file"),
+                    "geojson" => ("GeoJSON文件", "GeoJSON file"),
+                    "gpx" => ("GPX文件", "GPX file"),
+                    _ => ("文件", "file"),
+                };
+                let (at_zh, at_en) = line.map_or((String::new(), String::new()), |l| {
+                    (format!("第{l}行"), format!(" at line {l}"))
+                });
+                (
+                    format!(
+                        "{kind_zh}{at_zh}无法读取：{reason_zh}。文件已原样保存，不会上传；请改正后重新导入。"
+                    ),
+                    format!(
+                        "The {kind_en} cannot be read{at_en}: {reason_en}. It is kept as it was and not uploaded; correct it and import it again."
+                    ),
+                )
+            }
             FindingKind::AreaOverLimit {
                 land,
                 area_m2,

@@ -80,6 +80,11 @@ fn migrations() -> Migrations<'static> {
         ALTER TABLE plot_candidates RENAME COLUMN gpx_file_id TO file_id;
         ALTER TABLE marks RENAME COLUMN gpx_file_id TO file_id;",
         ),
+        // A file that could not be read is kept too, with why (the reader's refusal as JSON,
+        // its line included); NULL for a file that was read. The candidate recorded for it
+        // carries the same refusal through the checks into the outbox, so that `plots` and
+        // `show` list it as refused and it is never uploaded.
+        M::up("ALTER TABLE imported_files ADD COLUMN refusal TEXT;"),
     ])
 }
 
@@ -93,12 +98,14 @@ pub struct ImportRecords {
 }
 
 /// An imported file as it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImportedFile {
     pub path: String,
     /// `gpx`, `txt` or `geojson`.
     pub format: String,
     pub content: Vec<u8>,
+    /// Why it could not be read, if it could not.
+    pub refusal: Option<Finding>,
 }
 
 /// A mark waiting for `close-plot`.
@@ -178,11 +185,7 @@ impl SurveyStore {
         waypoints: &[Corner],
     ) -> anyhow::Result<ImportRecords> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO imported_files (path, format, content) VALUES (?1, ?2, ?3)",
-            params![path, format, content],
-        )?;
-        let file = tx.last_insert_rowid();
+        let file = insert_file(&tx, path, format, content, None)?;
         let plot_candidates = plots
             .iter()
             .map(|plot| insert_candidate(&tx, plot, Some(file)))
@@ -199,23 +202,58 @@ impl SurveyStore {
         })
     }
 
+    /// Records a file that could not be read: its bytes, the reader's `refusal`, and one
+    /// candidate standing for it (no corners, that refusal among its findings), in one
+    /// transaction.
+    pub fn insert_refused_file(
+        &mut self,
+        path: &str,
+        format: &str,
+        content: &[u8],
+        refusal: &Finding,
+        candidate: &PlotCandidate,
+    ) -> anyhow::Result<ImportRecords> {
+        let tx = self.conn.transaction()?;
+        let file = insert_file(&tx, path, format, content, Some(refusal))?;
+        let id = insert_candidate(&tx, candidate, Some(file))?;
+        tx.commit()?;
+        Ok(ImportRecords {
+            file,
+            plot_candidates: vec![id],
+            marks: Vec::new(),
+        })
+    }
+
     /// The file a plot candidate was imported from, as it was.
     pub fn imported_file_of(&self, candidate_id: i64) -> anyhow::Result<Option<ImportedFile>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
-                "SELECT f.path, f.format, f.content FROM plot_candidates c JOIN imported_files f
-                 ON f.id = c.file_id WHERE c.id = ?1",
+                "SELECT f.path, f.format, f.content, f.refusal FROM plot_candidates c
+                 JOIN imported_files f ON f.id = c.file_id WHERE c.id = ?1",
                 [candidate_id],
                 |r| {
-                    Ok(ImportedFile {
-                        path: r.get(0)?,
-                        format: r.get(1)?,
-                        content: r.get(2)?,
-                    })
+                    Ok((
+                        ImportedFile {
+                            path: r.get(0)?,
+                            format: r.get(1)?,
+                            content: r.get(2)?,
+                            refusal: None,
+                        },
+                        r.get::<_, Option<String>>(3)?,
+                    ))
                 },
             )
-            .optional()?)
+            .optional()?
+            .map(|(file, refusal)| {
+                let refusal = refusal
+                    .map(|r| serde_json::from_str(&r))
+                    .transpose()
+                    .with_context(|| {
+                        format!("plot candidate {candidate_id}: its file's refusal")
+                    })?;
+                anyhow::Ok(ImportedFile { refusal, ..file })
+            })
+            .transpose()
     }
 
     pub fn insert_incomplete_route(&mut self, route: &IncompleteRoute) -> anyhow::Result<i64> {
@@ -468,6 +506,25 @@ impl SurveyStore {
     }
 }
 
+fn insert_file(
+    tx: &Transaction<'_>,
+    path: &str,
+    format: &str,
+    content: &[u8],
+    refusal: Option<&Finding>,
+) -> anyhow::Result<i64> {
+    tx.execute(
+        "INSERT INTO imported_files (path, format, content, refusal) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            path,
+            format,
+            content,
+            refusal.map(serde_json::to_string).transpose()?
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
 fn insert_mark(
     conn: &Connection,
     device: &str,
@@ -699,6 +756,7 @@ mod tests {
             ),
             ("Current.gpx", "gpx", &b"<gpx"[..])
         );
+        assert_eq!(file.refusal, None, "a file imported before was read");
         assert_eq!(store.open_marks().unwrap()[0].corner.raw, ["wpt[1]"]);
     }
 

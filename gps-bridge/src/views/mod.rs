@@ -48,7 +48,12 @@ fn outcome(summary: &PlotSummary) -> String {
                 summary.attempts, summary.attempts
             )
         }
-        PlotState::Pending | PlotState::Refused => String::new(),
+        PlotState::Refused => summary
+            .refusal
+            .as_ref()
+            .map(|f| f.zh.clone())
+            .unwrap_or_default(),
+        PlotState::Pending => String::new(),
     }
 }
 

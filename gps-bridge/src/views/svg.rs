@@ -381,6 +381,8 @@ mod drawing_tests {
                 upstream_plot_id: None,
                 delivered_at: None,
                 rejection: None,
+                refusal: None,
+                warnings: 0,
             },
             checks: PlotChecks {
                 report: report.clone(),
