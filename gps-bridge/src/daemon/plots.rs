@@ -158,15 +158,23 @@ impl PlotStage {
 }
 
 impl PlotStage {
+    /// Whether the pre-check can run: every layer was synced to its end before (by an
+    /// earlier run), or this run's first sync of them all has ended. One layer synced is not
+    /// enough: a plot checked between the parcels' end and the mining rights' would say it
+    /// overlaps no mining right because none was cached yet.
     fn layers_ready(&self) -> bool {
-        let synced_before = self
+        let index = self
             .checking
             .layers
             .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .freshness()
-            .iter()
-            .any(|f| f.synced_at.is_some());
+            .unwrap_or_else(PoisonError::into_inner);
+        let synced_before = Layer::ALL.iter().all(|layer| {
+            index
+                .freshness()
+                .iter()
+                .any(|f| f.layer == *layer && f.synced_at.is_some())
+        });
+        drop(index);
         !self.checking.layers_from_upstream || synced_before || self.health.layers_were_tried()
     }
 }
@@ -437,10 +445,15 @@ mod tests {
     fn a_new_bridges_first_plot_waits_for_the_first_layer_sync_to_end() {
         let dir = tempfile::tempdir().unwrap();
         let mut stage = stage(dir.path(), Vec::new());
-        // `stage` syncs its layers; a cache never synced from a configured upstream waits.
-        stage.checking.layers = Arc::new(RwLock::new(LayerIndex::default()));
         stage.checking.layers_from_upstream = true;
         let plot = candidate(rectangle(LON, LAT, 12.0, 10.0));
+        // `stage` synced the parcels to their end, not yet the mining rights: it waits.
+        let layers = stage.checking.layers.read().unwrap().freshness().to_vec();
+        assert!(layers.iter().any(|f| f.synced_at.is_some()), "{layers:?}");
+        assert!(layers.iter().any(|f| f.synced_at.is_none()), "{layers:?}");
+        assert_eq!(stage.check(1, &plot), None);
+        // A cache never synced from a configured upstream waits too.
+        stage.checking.layers = Arc::new(RwLock::new(LayerIndex::default()));
         assert_eq!(stage.check(1, &plot), None);
         assert_eq!(stage.counts().unwrap().pending, 0);
         // The first sync ended (here: it failed, the upstream being away): check from the cache.
