@@ -184,7 +184,9 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
     let view = View::fit(&rings[0], max_sigma * 1.5);
 
     let _ = writeln!(svg, r#"<g clip-path="url(#map)">"#);
-    for n in neighbours {
+    // Shaded layers under the plot; earlier plots (outlines only) over it, so that the one a
+    // duplicate repeats, lying on the plot's own boundary, still shows.
+    let outline = |svg: &mut String, n: &Neighbour| {
         let (fill, stroke, dash) = style(n.kind);
         for polygon in &n.polygons {
             let _ = writeln!(
@@ -193,6 +195,12 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
                 view.path(polygon)
             );
         }
+    };
+    let (earlier, layers): (Vec<&Neighbour>, Vec<&Neighbour>) = neighbours
+        .iter()
+        .partition(|n| n.kind == NeighbourKind::EarlierPlot);
+    for n in layers {
+        outline(&mut svg, n);
     }
     let (fill, stroke) = if refused {
         ("none", "#c1121f")
@@ -204,6 +212,9 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
         r#"<path d="{}" fill="{fill}" fill-opacity="0.35" fill-rule="evenodd" stroke="{stroke}" stroke-width="2.5"/>"#,
         view.path(&rings)
     );
+    for n in earlier {
+        outline(&mut svg, n);
+    }
     for (ring, corners) in rings.iter().zip(std::iter::once(shell).chain(holes.iter())) {
         for (&p, c) in ring.iter().zip(corners) {
             let (x, y) = view.xy(p);
@@ -394,12 +405,32 @@ mod drawing_tests {
         };
         let shell = &report.checked().unwrap().shell;
         let p = |i: usize| shell[i].plane.map(|p| (p.easting_m, p.northing_m)).unwrap();
-        let neighbours = [Neighbour {
-            kind: NeighbourKind::MiningRight,
-            label: "采矿权 某矿 压覆 12.0 m²".into(),
-            polygons: vec![vec![vec![p(0), p(1), p(2)]]],
-        }];
+        let neighbours = [
+            Neighbour {
+                kind: NeighbourKind::MiningRight,
+                label: "采矿权 某矿 压覆 12.0 m²".into(),
+                polygons: vec![vec![vec![p(0), p(1), p(2)]]],
+            },
+            Neighbour {
+                kind: NeighbourKind::EarlierPlot,
+                label: "重复 地块 1 王家".into(),
+                polygons: vec![vec![
+                    shell
+                        .iter()
+                        .map(|c| c.plane.map(|p| (p.easting_m, p.northing_m)).unwrap())
+                        .collect(),
+                ]],
+            },
+        ];
         let svg = draw(&record, &neighbours);
+        // The mining right is shaded under the plot; the earlier plot a duplicate repeats
+        // lies on the plot's own boundary, so it is drawn over it.
+        let at = |needle: &str| {
+            svg.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {svg}"))
+        };
+        assert!(at("url(#hatch)\" fill-rule") < at(r#"stroke-width="2.5""#));
+        assert!(at(r#"stroke-width="2.5""#) < at(r#"stroke-dasharray="8 5"/>"#));
         // Four corners at σ = 3 m: four dashed circles, and four labels saying so.
         assert_eq!(
             svg.matches(r##"stroke="#457b9d" stroke-dasharray"##)
