@@ -27,8 +27,8 @@ struct Cli {
     /// Configuration file (every key has a default; see config/gps-bridge.toml).
     #[arg(long, global = true, env = "GPS_BRIDGE_CONFIG")]
     config: Option<PathBuf>,
-    /// Validate the configuration and exit.
-    #[arg(long)]
+    /// Validate the configuration and exit (also as `run --check-config`).
+    #[arg(long, global = true)]
     check_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -184,7 +184,7 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     if cli.check_config {
-        writeln!(io::stdout(), "configuration OK")?;
+        writeln!(io::stdout(), "配置正确 configuration OK")?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
