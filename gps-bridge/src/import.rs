@@ -164,7 +164,7 @@ fn import_plot_file(
         Ok(plots) => plots,
         Err(e) => {
             let Some(refusal) = e.unreadable() else {
-                return Err(e).with_context(|| format!("reading {}", file.display()));
+                return Err(e).with_context(|| file.display().to_string());
             };
             return record_refusal(
                 file,

@@ -188,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
-        anyhow::bail!("no command given (see --help)");
+        anyhow::bail!("没有给出命令，见 --help (no command given, see --help)");
     };
     match command {
         Command::Run => {
@@ -239,7 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show { plot, json, svg } => {
             let outbox = Outbox::open_read_only(&config.outbox_path())?;
             let Some(record) = outbox.record(plot)? else {
-                anyhow::bail!("no plot {plot} (see `gps-bridge plots`)");
+                anyhow::bail!("没有地块 {plot}，见 gps-bridge plots (no plot {plot})");
             };
             if let Some(path) = svg {
                 let plane = SitePlane::new(config.projection.zone);
@@ -278,7 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &file.to_string_lossy(),
                 &config.plot_settings(),
             )
-            .with_context(|| format!("reading {}", file.display()))?;
+            .with_context(|| file.display().to_string())?;
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -360,15 +360,13 @@ fn convert_file(
         }
         Err(ConvertError::Refused(plots)) => {
             eprintln!(
-                "gps-bridge: {} of the plots were refused; nothing was written / 有地块未通过检查，未写出文件",
+                "gps-bridge: {0} 个地块未通过检查，未写出文件（原因见输出） ({0} of the plots were refused; nothing was written)",
                 plots.len()
             );
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::FAILURE)
         }
-        Err(ConvertError::File(e)) => {
-            Err(e).with_context(|| format!("reading {}", input.display()))
-        }
+        Err(ConvertError::File(e)) => Err(e).with_context(|| input.display().to_string()),
     }
 }
 

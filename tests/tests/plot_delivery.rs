@@ -160,7 +160,9 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
     assert_eq!(receipt["overlaps"][0]["layer"], "parcels", "{receipt}");
     let shown = String::from_utf8(bridge.cli(&["show", "1"]).stdout).unwrap();
     assert!(
-        shown.contains("parcels: 0 features, cursor 0, 从未完整同步 never fully synced"),
+        shown.contains(
+            "宗地 parcels：0 个要素 features，游标 cursor 0，从未完整同步 never fully synced"
+        ),
         "{shown}"
     );
     let listed = String::from_utf8(bridge.cli(&["plots"]).stdout).unwrap();

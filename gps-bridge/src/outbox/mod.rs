@@ -49,15 +49,20 @@ impl PlotState {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
-    /// How the officer reads it: Chinese first.
-    pub fn label(self) -> &'static str {
+    /// How the officer reads it.
+    pub fn zh(self) -> &'static str {
         match self {
-            PlotState::Pending => "待上传 pending",
-            PlotState::Delivered => "已送达 delivered",
-            PlotState::Rejected => "被退回 rejected",
-            PlotState::Refused => "未通过检查 refused",
-            PlotState::Duplicate => "重复 duplicate",
+            PlotState::Pending => "待上传",
+            PlotState::Delivered => "已送达",
+            PlotState::Rejected => "被退回",
+            PlotState::Refused => "未通过检查",
+            PlotState::Duplicate => "重复",
         }
+    }
+
+    /// Chinese first, then the state's name.
+    pub fn label(self) -> String {
+        format!("{} {}", self.zh(), self.as_str())
     }
 }
 

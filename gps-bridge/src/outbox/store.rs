@@ -108,7 +108,8 @@ impl Outbox {
     pub fn open_read_only(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             bail!(
-                "no outbox at {} (no plot recorded yet, or another configuration)",
+                "{} 处没有地块记录：还没有检查过地块，或配置文件不对 \
+                 (no outbox at {0}: no plot recorded yet, or another configuration)",
                 path.display()
             );
         }

@@ -200,15 +200,16 @@ fn names(corners: &[String]) -> String {
     text
 }
 
-/// A distance as shown: whole metres from 100 m, kilometres from 10 km.
-fn distance(m: f64) -> String {
-    if m >= 10_000.0 {
-        format!("{:.0} km", m / 1000.0)
+/// A distance as shown, Chinese and English: whole metres from 100 m, kilometres from 10 km.
+fn distance(m: f64) -> (String, String) {
+    let (value, zh, en) = if m >= 10_000.0 {
+        (format!("{:.0}", m / 1000.0), "公里", "km")
     } else if m >= 100.0 {
-        format!("{m:.0} m")
+        (format!("{m:.0}"), "米", "m")
     } else {
-        format!("{m:.1} m")
-    }
+        (format!("{m:.1}"), "米", "m")
+    };
+    (format!("{value}{zh}"), format!("{value} {en}"))
 }
 
 fn percent(share: f64) -> String {
@@ -417,18 +418,18 @@ impl FindingKind {
                 corner,
                 distance_m,
                 limit_m,
-            } => (
-                format!(
-                    "界址点{corner}距其他界址点{}，超过{}，可能是错误定位。",
-                    distance(*distance_m),
-                    distance(*limit_m)
-                ),
-                format!(
-                    "Corner {corner} is {} from the other corners (more than {}): probably a bad fix.",
-                    distance(*distance_m),
-                    distance(*limit_m)
-                ),
-            ),
+            } => {
+                let ((far_zh, far_en), (limit_zh, limit_en)) =
+                    (distance(*distance_m), distance(*limit_m));
+                (
+                    format!(
+                        "界址点{corner}距其他界址点{far_zh}，超过{limit_zh}，可能是错误定位，请复测该点。"
+                    ),
+                    format!(
+                        "Corner {corner} is {far_en} from the other corners (more than {limit_en}): probably a bad fix; survey it again."
+                    ),
+                )
+            }
             FindingKind::FarFromCentralMeridian {
                 zone,
                 offset_deg,
@@ -449,12 +450,12 @@ impl FindingKind {
                 ..
             } => (
                 format!(
-                    "与已有地块{name}（{plot_id}）重复：重叠部分占本地块{}、占该地块{}，疑为同一宅基地重复测量。",
+                    "与已有地块“{name}”（编号{plot_id}）重复：重叠部分占本地块{}、占该地块{}，疑为同一宅基地重复测量，不会上传。",
                     percent(*share_of_this),
                     percent(*share_of_other)
                 ),
                 format!(
-                    "Duplicate of plot {name} ({plot_id}): the overlap is {} of this plot and {} of that one, likely the same homestead surveyed twice.",
+                    "Duplicate of plot {name} (no. {plot_id}): the overlap is {} of this plot and {} of that one, likely the same homestead surveyed twice; it is not sent.",
                     percent(*share_of_this),
                     percent(*share_of_other)
                 ),
@@ -464,8 +465,8 @@ impl FindingKind {
                 name,
                 overlap_m2,
             } => (
-                format!("与已有地块{name}（{plot_id}）重叠约{overlap_m2:.0}平方米。"),
-                format!("Overlaps plot {name} ({plot_id}) by about {overlap_m2:.0} m²."),
+                format!("与已有地块“{name}”（编号{plot_id}）重叠约{overlap_m2:.0}平方米。"),
+                format!("Overlaps plot {name} (no. {plot_id}) by about {overlap_m2:.0} m²."),
             ),
             FindingKind::OverlapParcel {
                 feature_id,
@@ -535,7 +536,7 @@ impl FindingKind {
                 };
                 (
                     format!(
-                        "面积{} 超过{}宅基地限额{limit_m2:.0}平方米{zh_doubt}。",
+                        "面积{}，超过{}宅基地限额{limit_m2:.0}平方米{zh_doubt}。",
                         shown.zh,
                         land.zh()
                     ),

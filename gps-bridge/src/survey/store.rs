@@ -319,9 +319,13 @@ impl SurveyStore {
                 live.dedup();
                 match live.as_slice() {
                     [one] => (*one).to_owned(),
-                    [] => bail!("a plot needs at least 3 marked corners, 0 marked"),
+                    [] => bail!(
+                        "至少要有 3 个已测的界址点才能成地块，现在没有 \
+                         (a plot needs at least 3 marked corners, 0 marked)"
+                    ),
                     several => bail!(
-                        "marks of several units are open ({}): name one with --port",
+                        "有几台接收机的界址点未成地块（{0}），请用 --port 指定一台 \
+                         (marks of several units are open ({0}): name one with --port)",
                         several.join(", ")
                     ),
                 }
@@ -330,7 +334,8 @@ impl SurveyStore {
         let marks: Vec<&StoredMark> = open.iter().filter(|m| m.device == device).collect();
         if marks.len() < MIN_CORNERS {
             bail!(
-                "a plot needs at least 3 marked corners, {} marked on {device}",
+                "至少要有 3 个已测的界址点才能成地块，{device} 上只有 {0} 个 \
+                 (a plot needs at least 3 marked corners, {0} marked on {device})",
                 marks.len()
             );
         }
