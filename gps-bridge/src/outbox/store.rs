@@ -442,3 +442,20 @@ impl Outbox {
         Ok(plots)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_commits_to_the_disk_wal_and_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+        let (mode, synchronous) = crate::testing::durability(&outbox.conn);
+        assert_eq!(
+            (mode.as_str(), synchronous),
+            ("wal", 2),
+            "WAL, synchronous=FULL"
+        );
+    }
+}

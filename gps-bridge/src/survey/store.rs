@@ -612,6 +612,18 @@ mod tests {
     }
 
     #[test]
+    fn the_store_commits_to_the_disk_wal_and_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        let (mode, synchronous) = crate::testing::durability(&store.conn);
+        assert_eq!(
+            (mode.as_str(), synchronous),
+            ("wal", 2),
+            "WAL, synchronous=FULL"
+        );
+    }
+
+    #[test]
     fn candidates_round_trip_and_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("survey.db");
