@@ -200,6 +200,14 @@ fn names(corners: &[String]) -> String {
     text
 }
 
+/// "Corner J3 is" or "Corners J1, J2 are": the names with the verb that agrees.
+fn corners_en(corners: &[String], one: &str, many: &str) -> String {
+    match corners {
+        [_] => format!("Corner {} {one}", names(corners)),
+        _ => format!("Corners {} {many}", names(corners)),
+    }
+}
+
 /// A distance as shown, Chinese and English: whole metres from 100 m, kilometres from 10 km.
 fn distance(m: f64) -> (String, String) {
     let (value, zh, en) = if m >= 10_000.0 {
@@ -361,8 +369,8 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} are outside China: a wrong coordinate system or a bad fix.",
-                    names(corners)
+                    "{} outside China: a wrong coordinate system or a bad fix.",
+                    corners_en(corners, "is", "are")
                 ),
             ),
             FindingKind::RingNotClosed { ring } => (
@@ -388,8 +396,9 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} come from estimated (dead-reckoning) fixes, not measurements; survey them again.",
-                    names(corners)
+                    "{} from estimated (dead-reckoning) fixes, not measurements; survey {} again.",
+                    corners_en(corners, "comes", "come"),
+                    if corners.len() == 1 { "it" } else { "them" }
                 ),
             ),
             FindingKind::SimulatedFix { corners } => (
@@ -398,8 +407,8 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} come from the receiver's simulator (demo mode), not from real fixes.",
-                    names(corners)
+                    "{} from the receiver's simulator (demo mode), not from real fixes.",
+                    corners_en(corners, "comes", "come")
                 ),
             ),
             FindingKind::CornerSigmaOverLimit {
@@ -609,6 +618,25 @@ mod tests {
             corners: (1..=12).map(|i| format!("J{i}")).collect(),
         });
         assert!(many.en.contains("J10 (+2)"), "{}", many.en);
+        assert!(many.en.starts_with("Corners J1, J2,") && many.en.contains(" are outside"));
+        let one = Finding::new(FindingKind::EstimatedFix {
+            corners: vec!["J3".to_owned()],
+        });
+        assert!(
+            one.en.starts_with("Corner J3 comes from estimated") && one.en.contains("survey it"),
+            "{}",
+            one.en
+        );
+        // In Chinese, distances in 米 and 公里.
+        let far = Finding::new(FindingKind::CornerFarFromRest {
+            corner: "J4".to_owned(),
+            distance_m: 502_000.0,
+            limit_m: 1000.0,
+        });
+        assert_eq!(
+            far.zh,
+            "界址点J4距其他界址点502公里，超过1000米，可能是错误定位，请复测该点。"
+        );
         assert_eq!(
             Finding::new(FindingKind::RingNotClosed { ring: 2 }).severity,
             Severity::Warning
