@@ -170,12 +170,7 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
         .map(|r| plane_ring(r))
         .collect();
     let Some(rings) = rings.filter(|r| r[0].len() >= 2) else {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{}" y="{}" font-size="18" text-anchor="middle" fill="#c1121f">地块未能投影，无法绘制 The plot could not be projected</text>"##,
-            WIDTH / 2.0,
-            MAP.1 + MAP.3 / 2.0
-        );
+        nothing_to_draw(&mut svg, record, shell.is_empty());
         caption(&mut svg, record);
         svg.push_str("</svg>\n");
         return svg;
@@ -261,6 +256,78 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
     legend(&mut svg, neighbours);
     svg.push_str("</svg>\n");
     svg
+}
+
+/// `text` in lines of about `width` characters: English breaks between words, Chinese
+/// between any two characters.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    // Tokens: a word with the space after it, or one character that is not ASCII.
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        if c.is_ascii() {
+            word.push(c);
+            if c == ' ' {
+                tokens.push(std::mem::take(&mut word));
+            }
+        } else {
+            if !word.is_empty() {
+                tokens.push(std::mem::take(&mut word));
+            }
+            tokens.push(c.to_string());
+        }
+    }
+    tokens.push(word);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for token in tokens {
+        if !line.is_empty() && line.chars().count() + token.trim_end().chars().count() > width {
+            lines.push(line.trim_end().to_owned());
+            line.clear();
+        }
+        line.push_str(&token);
+    }
+    lines.push(line.trim_end().to_owned());
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
+/// A plot that cannot be drawn (no corners: a file that could not be read; or corners that
+/// could not be projected): the map says so, and why the checks refused it.
+fn nothing_to_draw(svg: &mut String, record: &PlotRecord, no_corners: bool) {
+    let headline = if no_corners {
+        "没有界址点可绘制 No corners to draw"
+    } else {
+        "地块未能投影，无法绘制 The plot could not be projected"
+    };
+    let mut lines = vec![(headline.to_owned(), 20, "#c1121f")];
+    for finding in record
+        .checks
+        .report
+        .findings()
+        .iter()
+        .filter(|f| f.is_refusal())
+    {
+        lines.extend(
+            wrapped(&finding.zh, 38)
+                .into_iter()
+                .map(|l| (l, 16, "#212529")),
+        );
+        lines.extend(
+            wrapped(&finding.en, 80)
+                .into_iter()
+                .map(|l| (l, 14, "#495057")),
+        );
+    }
+    for (i, (line, size, colour)) in lines.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{}" y="{}" font-size="{size}" fill="{colour}">{}</text>"##,
+            MAP.0 + 24.0,
+            MAP.1 + 60.0 + 28.0 * i as f64,
+            escape(line)
+        );
+    }
 }
 
 /// Fill, stroke and dash of a neighbour.
@@ -359,6 +426,19 @@ mod tests {
     }
 
     #[test]
+    fn long_reasons_wrap_between_words_or_chinese_characters() {
+        assert_eq!(
+            wrapped("The file cannot be read at line 16.", 16),
+            ["The file cannot", "be read at line", "16."]
+        );
+        assert_eq!(
+            wrapped("国土坐标TXT文件第16行无法读取", 8),
+            ["国土坐标TXT文", "件第16行无法读", "取"]
+        );
+        assert!(wrapped("", 10).is_empty());
+    }
+
+    #[test]
     fn labels_are_escaped() {
         assert_eq!(escape("A & <B>"), "A &amp; &lt;B&gt;");
     }
@@ -448,5 +528,54 @@ mod drawing_tests {
         assert!(areas.shown().zh.contains('±'));
         assert!(svg.contains("北 N") && svg.contains("比例尺"));
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+}
+
+#[cfg(test)]
+mod nothing_to_draw_tests {
+    use super::*;
+    use crate::outbox::{PlotChecks, PlotState, PlotSummary};
+    use crate::plot::testing::{candidate, settings};
+    use crate::plot::{Finding, FindingKind};
+
+    #[test]
+    fn a_file_that_could_not_be_read_is_drawn_as_its_reason() {
+        let mut file = candidate(Vec::new());
+        file.findings = vec![Finding::new(FindingKind::FileUnreadable {
+            format: "geojson".into(),
+            line: None,
+            reason_zh: "第1个要素是LineString，不是面（Polygon或MultiPolygon）".into(),
+            reason_en: "feature 1 is a LineString, not a Polygon or MultiPolygon".into(),
+        })];
+        let record = PlotRecord {
+            summary: PlotSummary {
+                id: 1,
+                candidate_id: 1,
+                name: "line.geojson".into(),
+                state: PlotState::Refused,
+                area_m2: None,
+                area_sigma_m2: None,
+                duplicate_of: None,
+                recorded_at: chrono::Utc::now(),
+                attempts: 0,
+                upstream_plot_id: None,
+                delivered_at: None,
+                rejection: None,
+                refusal: None,
+                warnings: 0,
+            },
+            checks: PlotChecks {
+                report: crate::plot::check(&file, &settings(), &[]),
+                precheck: None,
+            },
+            submission: None,
+            receipt: None,
+            attempts: vec![],
+        };
+        let svg = draw(&record, &[]);
+        assert!(svg.contains("没有界址点可绘制 No corners to draw"), "{svg}");
+        assert!(svg.contains("GeoJSON文件无法读取：第1个要素是LineString"), "{svg}");
+        assert!(svg.contains("The GeoJSON file cannot be read"), "{svg}");
+        assert!(svg.contains("面积 未能计算"), "{svg}");
     }
 }
