@@ -290,5 +290,17 @@ mod tests {
             finding.zh,
             "面积250 ± 5 平方米，超过荒山荒坡宅基地限额210平方米。"
         );
+        // Without an uncertainty (a file's plot), it says that it is unknown.
+        let unknown = Areas::new(250.0, 249.9, None);
+        let finding = crate::plot::Finding::new(
+            area_limit_finding(&unknown, LandKind::Barren, &limits).unwrap(),
+        );
+        assert_eq!(
+            (finding.zh.as_str(), finding.en.as_str()),
+            (
+                "面积250.00 平方米，超过荒山荒坡宅基地限额210平方米（测量误差未知）。",
+                "The area 250.00 m² exceeds the limit of 210 m² for a homestead on barren hills (the survey's uncertainty is unknown)."
+            )
+        );
     }
 }

@@ -534,14 +534,14 @@ impl FindingKind {
                 limit_m2,
             } => {
                 let shown = super::area::shown_m2(*area_m2, *area_sigma_m2);
-                let beyond_doubt = area_sigma_m2.is_none_or(|s| area_m2 - 2.0 * s > *limit_m2);
-                let (zh_doubt, en_doubt) = if beyond_doubt {
-                    ("", "")
-                } else {
-                    (
+                let (zh_doubt, en_doubt) = match area_sigma_m2 {
+                    // A file's plot: its coordinates say nothing of how well they were surveyed.
+                    None => ("（测量误差未知）", " (the survey's uncertainty is unknown)"),
+                    Some(s) if area_m2 - 2.0 * s > *limit_m2 => ("", ""),
+                    Some(_) => (
                         "，但在测量误差范围内，建议用更精确的方法复测",
                         ", but within the survey's uncertainty; a more accurate survey is advised",
-                    )
+                    ),
                 };
                 (
                     format!(

@@ -574,7 +574,10 @@ mod nothing_to_draw_tests {
         };
         let svg = draw(&record, &[]);
         assert!(svg.contains("没有界址点可绘制 No corners to draw"), "{svg}");
-        assert!(svg.contains("GeoJSON文件无法读取：第1个要素是LineString"), "{svg}");
+        assert!(
+            svg.contains("GeoJSON文件无法读取：第1个要素是LineString"),
+            "{svg}"
+        );
         assert!(svg.contains("The GeoJSON file cannot be read"), "{svg}");
         assert!(svg.contains("面积 未能计算"), "{svg}");
     }
