@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use protocol::layers::Layer;
 use protocol::plots::{Corner as WireCorner, PlotSubmission};
 use tokio::sync::Notify;
@@ -92,15 +92,18 @@ impl PlotStage {
                 }
             };
             if !done {
-                let candidate = match store.candidate(id) {
-                    Ok(Some(candidate)) => candidate,
+                let recorded = store
+                    .candidate(id)
+                    .and_then(|candidate| Ok(candidate.zip(store.candidate_recorded_at(id)?)));
+                let (candidate, recorded_at) = match recorded {
+                    Ok(Some(recorded)) => recorded,
                     Ok(None) => continue,
                     Err(e) => {
                         self.health.fault(Part::Plots, format!("{e:#}"));
                         return;
                     }
                 };
-                if self.check(id, &candidate).is_none() {
+                if self.check_recorded(id, &candidate, recorded_at).is_none() {
                     return;
                 }
             }
@@ -108,9 +111,21 @@ impl PlotStage {
         }
     }
 
-    /// Checks one candidate into the outbox; its summary, or `None` if it could not be
-    /// recorded (the fault is reported, and [`PlotStage::catch_up`] tries again).
+    /// Checks one candidate recorded just now into the outbox; its summary, or `None` if it
+    /// could not be recorded (the fault is reported, and [`PlotStage::catch_up`] tries again).
     pub fn check(&mut self, candidate_id: i64, candidate: &PlotCandidate) -> Option<PlotSummary> {
+        self.check_recorded(candidate_id, candidate, Utc::now())
+    }
+
+    /// [`PlotStage::check`] for a candidate the survey store recorded at `recorded_at` (an
+    /// import while no daemon ran, a plot left waiting for the layers): the upstream is told
+    /// when it was surveyed, not when it was checked.
+    pub fn check_recorded(
+        &mut self,
+        candidate_id: i64,
+        candidate: &PlotCandidate,
+        recorded_at: DateTime<Utc>,
+    ) -> Option<PlotSummary> {
         if !self.layers_ready() {
             tracing::info!(
                 candidate = candidate_id,
@@ -127,6 +142,7 @@ impl PlotStage {
             let plot = plot_of(
                 candidate_id,
                 candidate,
+                recorded_at,
                 &self.checking,
                 &earlier,
                 &self.identity,
@@ -261,6 +277,7 @@ fn duplicate_of(report: &PlotReport) -> Option<i64> {
 pub fn plot_of(
     candidate_id: i64,
     candidate: &PlotCandidate,
+    surveyed_at: DateTime<Utc>,
     checking: &Checking,
     earlier: &[crate::plot::EarlierPlot],
     identity: &Identity,
@@ -284,7 +301,7 @@ pub fn plot_of(
         device_id: identity.device_id.clone(),
         office_id: identity.office_id.clone(),
         name: plot.name.clone(),
-        surveyed_at: Utc::now(),
+        surveyed_at,
         corners: wire(&plot.shell),
         holes: plot.holes.iter().map(|h| wire(h)).collect(),
         area_m2: Some(plot.areas.area_m2),
@@ -468,11 +485,27 @@ mod tests {
         let mut stage = stage(dir.path(), Vec::new());
         for i in 0..3 {
             let plot = candidate(rectangle(LON + f64::from(i) * 0.01, LAT, 12.0, 10.0));
-            store.insert_candidate(&plot).unwrap();
+            let id = store.insert_candidate(&plot).unwrap();
+            // Imported on a morning while no daemon ran.
+            store.set_recorded_at(id, &format!("2026-11-30T08:0{i}:00.000Z"));
         }
         stage.catch_up(&store);
         stage.catch_up(&store);
         let counts = stage.counts().unwrap();
         assert_eq!(counts.pending, 3);
+        // Each is sent as surveyed when the store recorded it, not when it was checked.
+        for id in store.candidate_ids().unwrap() {
+            let plot = stage.outbox().plot_of_candidate(id).unwrap().unwrap();
+            let sent = stage
+                .outbox()
+                .record(plot)
+                .unwrap()
+                .unwrap()
+                .submission
+                .unwrap();
+            let recorded = store.candidate_recorded_at(id).unwrap().unwrap();
+            assert_eq!(sent.surveyed_at, recorded);
+            assert_eq!(recorded.date_naive().to_string(), "2026-11-30");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 
@@ -473,6 +474,34 @@ impl SurveyStore {
             findings,
             raw: split_raw(raw),
         }))
+    }
+
+    /// When a plot candidate was recorded.
+    pub fn candidate_recorded_at(&self, id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT recorded_at FROM plot_candidates WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| {
+            t.parse()
+                .with_context(|| format!("plot candidate {id}: recorded at {t:?}"))
+        })
+        .transpose()
+    }
+
+    /// Dates a candidate back, for tests of what is done with the time.
+    #[cfg(test)]
+    pub(crate) fn set_recorded_at(&self, id: i64, at: &str) {
+        self.conn
+            .execute(
+                "UPDATE plot_candidates SET recorded_at = ?2 WHERE id = ?1",
+                params![id, at],
+            )
+            .unwrap();
     }
 
     /// Ids of the plot candidates recorded after `id`, oldest first.
