@@ -290,17 +290,21 @@ pub fn check(
     let land = candidate.land.unwrap_or(settings.default_land);
     let rings = rings(candidate);
     let mut findings = candidate.findings.clone();
-    // A candidate its reader refused (a file that could not be read) is no plot to check: it
-    // is refused for that reason alone, with whatever it holds.
-    if findings.iter().any(Finding::is_refusal) {
-        return refused(
+    // Refused before projection: the corners as given, no zone, no areas.
+    let unprojected = |findings| {
+        refused(
             candidate,
             land,
             None,
             as_given(&rings, None),
             None,
             findings,
-        );
+        )
+    };
+    // A candidate its reader refused (a file that could not be read) is no plot to check: it
+    // is refused for that reason alone, with whatever it holds.
+    if findings.iter().any(Finding::is_refusal) {
+        return unprojected(findings);
     }
     let count: usize = rings.iter().map(|r| r.len()).sum();
     if count > MAX_CORNERS {
@@ -311,14 +315,7 @@ pub fn check(
             }
             .into(),
         );
-        return refused(
-            candidate,
-            land,
-            None,
-            as_given(&rings, None),
-            None,
-            findings,
-        );
+        return unprojected(findings);
     }
     let outside: Vec<String> = rings
         .iter()
@@ -328,14 +325,7 @@ pub fn check(
         .collect();
     if !outside.is_empty() {
         findings.push(FindingKind::OutsideChina { corners: outside }.into());
-        return refused(
-            candidate,
-            land,
-            None,
-            as_given(&rings, None),
-            None,
-            findings,
-        );
+        return unprojected(findings);
     }
     // Every corner is in China, so the centroid is, and so is its zone.
     let shell = rings[0];

@@ -390,13 +390,16 @@ pub fn neighbours(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
+    //! Outbox records for the views' tests.
+
     use super::*;
-    use crate::outbox::{Attempt, PlotChecks};
-    use crate::plot::testing::{candidate, rectangle, settings};
+    use crate::outbox::PlotChecks;
+    use crate::plot::testing::{candidate, settings};
     use crate::plot::{Finding, check};
 
-    fn record(id: i64, name: &str, state: PlotState, report: PlotReport) -> PlotRecord {
+    /// A plot in the outbox as `report` says, recorded on 2026-12-01.
+    pub(crate) fn record(id: i64, name: &str, state: PlotState, report: PlotReport) -> PlotRecord {
         let areas = report.areas().copied();
         let refusal = report.findings().iter().find(|f| f.is_refusal()).cloned();
         let warnings = report.findings().iter().filter(|f| !f.is_refusal()).count() as u32;
@@ -427,8 +430,8 @@ mod tests {
         }
     }
 
-    /// A file import that could not be read, as the checks report it.
-    fn unreadable() -> PlotReport {
+    /// A TXT import that could not be read, as the checks report it.
+    pub(crate) fn unreadable() -> PlotReport {
         let mut file = candidate(Vec::new());
         file.findings = vec![Finding::new(FindingKind::FileUnreadable {
             format: "txt".into(),
@@ -438,6 +441,15 @@ mod tests {
         })];
         check(&file, &settings(), &[])
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{record, unreadable};
+    use super::*;
+    use crate::outbox::Attempt;
+    use crate::plot::check;
+    use crate::plot::testing::{candidate, rectangle, settings};
 
     #[test]
     fn the_plots_table_lines_up_chinese_names_and_says_why_a_plot_was_refused() {

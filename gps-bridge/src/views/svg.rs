@@ -447,8 +447,9 @@ mod tests {
 #[cfg(test)]
 mod drawing_tests {
     use super::*;
-    use crate::outbox::{PlotChecks, PlotState, PlotSummary};
+    use crate::outbox::PlotState;
     use crate::plot::testing::{candidate, rectangle, settings};
+    use crate::views::testing::{record, unreadable};
 
     #[test]
     fn the_drawing_has_each_corners_sigma_the_neighbours_and_the_area_with_its_uncertainty() {
@@ -458,31 +459,7 @@ mod drawing_tests {
             &[],
         );
         let areas = *report.areas().unwrap();
-        let record = PlotRecord {
-            summary: PlotSummary {
-                id: 3,
-                candidate_id: 3,
-                name: "王 & 李".into(),
-                state: PlotState::Pending,
-                area_m2: Some(areas.area_m2),
-                area_sigma_m2: areas.area_sigma_m2,
-                duplicate_of: None,
-                recorded_at: chrono::Utc::now(),
-                attempts: 0,
-                upstream_plot_id: None,
-                delivered_at: None,
-                rejection: None,
-                refusal: None,
-                warnings: 0,
-            },
-            checks: PlotChecks {
-                report: report.clone(),
-                precheck: None,
-            },
-            submission: None,
-            receipt: None,
-            attempts: vec![],
-        };
+        let record = record(3, "王 & 李", PlotState::Pending, report.clone());
         let shell = &report.checked().unwrap().shell;
         let p = |i: usize| shell[i].plane.map(|p| (p.easting_m, p.northing_m)).unwrap();
         let neighbours = [
@@ -529,56 +506,22 @@ mod drawing_tests {
         assert!(svg.contains("北 N") && svg.contains("比例尺"));
         assert!(svg.trim_end().ends_with("</svg>"));
     }
-}
-
-#[cfg(test)]
-mod nothing_to_draw_tests {
-    use super::*;
-    use crate::outbox::{PlotChecks, PlotState, PlotSummary};
-    use crate::plot::testing::{candidate, settings};
-    use crate::plot::{Finding, FindingKind};
 
     #[test]
     fn a_file_that_could_not_be_read_is_drawn_as_its_reason() {
-        let mut file = candidate(Vec::new());
-        file.findings = vec![Finding::new(FindingKind::FileUnreadable {
-            format: "geojson".into(),
-            line: None,
-            reason_zh: "第1个要素是LineString，不是面（Polygon或MultiPolygon）".into(),
-            reason_en: "feature 1 is a LineString, not a Polygon or MultiPolygon".into(),
-        })];
-        let record = PlotRecord {
-            summary: PlotSummary {
-                id: 1,
-                candidate_id: 1,
-                name: "line.geojson".into(),
-                state: PlotState::Refused,
-                area_m2: None,
-                area_sigma_m2: None,
-                duplicate_of: None,
-                recorded_at: chrono::Utc::now(),
-                attempts: 0,
-                upstream_plot_id: None,
-                delivered_at: None,
-                rejection: None,
-                refusal: None,
-                warnings: 0,
-            },
-            checks: PlotChecks {
-                report: crate::plot::check(&file, &settings(), &[]),
-                precheck: None,
-            },
-            submission: None,
-            receipt: None,
-            attempts: vec![],
-        };
-        let svg = draw(&record, &[]);
+        let svg = draw(
+            &record(1, "broken.txt", PlotState::Refused, unreadable()),
+            &[],
+        );
         assert!(svg.contains("没有界址点可绘制 No corners to draw"), "{svg}");
         assert!(
-            svg.contains("GeoJSON文件无法读取：第1个要素是LineString"),
+            svg.contains("国土坐标TXT文件第16行无法读取：界址点行应有点号"),
             "{svg}"
         );
-        assert!(svg.contains("The GeoJSON file cannot be read"), "{svg}");
+        assert!(
+            svg.contains("The 国土 TXT file cannot be read at line 16"),
+            "{svg}"
+        );
         assert!(svg.contains("面积 未能计算"), "{svg}");
     }
 }
