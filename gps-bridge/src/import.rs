@@ -56,6 +56,91 @@ pub struct ImportedPlot {
     pub holes: usize,
 }
 
+impl ImportSummary {
+    /// What the officer reads of an import that was read (a refused one says its reason
+    /// instead): Chinese, then English.
+    pub fn text(&self, file: &str) -> String {
+        let (kind_zh, kind_en) = match self.format {
+            "txt" => ("国土坐标TXT文件", "国土 TXT file"),
+            "geojson" => ("GeoJSON文件", "GeoJSON file"),
+            _ => ("GPX文件", "GPX file"),
+        };
+        let (mut zh, mut en) = if self.plots.is_empty() {
+            (
+                format!(
+                    "已导入{kind_zh} {file}：{} 条航线成为地块，{} 个航点可用 close-plot --port {file} 成地块",
+                    self.plot_candidates.len(),
+                    self.marks.len()
+                ),
+                format!(
+                    "imported the {kind_en} {file}: plots from {}, {} to close with close-plot --port {file}",
+                    counted(self.plot_candidates.len(), "route"),
+                    counted(self.marks.len(), "waypoint")
+                ),
+            )
+        } else {
+            let holes = |p: &ImportedPlot| {
+                if p.holes == 0 {
+                    (String::new(), String::new())
+                } else {
+                    (
+                        format!("，{} 个内环", p.holes),
+                        format!(", {}", counted(p.holes, "hole")),
+                    )
+                }
+            };
+            let plots_zh: Vec<String> = self
+                .plots
+                .iter()
+                .map(|p| format!("{}（{} 个界址点{}）", p.name, p.corners, holes(p).0))
+                .collect();
+            let plots_en: Vec<String> = self
+                .plots
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} ({}{})",
+                        p.name,
+                        counted(p.corners, "corner"),
+                        holes(p).1
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "已导入{kind_zh} {file}：{} 个地块：{}",
+                    self.plots.len(),
+                    plots_zh.join("、")
+                ),
+                format!(
+                    "imported the {kind_en} {file}: {}: {}",
+                    counted(self.plots.len(), "plot"),
+                    plots_en.join(", ")
+                ),
+            )
+        };
+        if self.skipped_points > 0 {
+            zh.push_str(&format!("；跳过 {} 个无效的点", self.skipped_points));
+            en.push_str(&format!(
+                "; {} skipped",
+                counted(self.skipped_points, "point")
+            ));
+        }
+        for route in &self.skipped_routes {
+            zh.push_str(&format!("；航线 {} 不足 3 个可用点，未成地块", route.name));
+            en.push_str(&format!("; route {}: {}", route.name, route.reason));
+        }
+        zh.push_str("。运行中的网桥会检查并上传，见 gps-bridge plots");
+        en.push_str(". The running bridge checks and delivers them; see gps-bridge plots");
+        format!("{zh}\n{en}")
+    }
+}
+
+/// "1 plot", "2 plots".
+fn counted(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A GPX route that made no plot candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedRoute {
@@ -346,6 +431,18 @@ mod tests {
         let marks = store.open_marks().unwrap();
         assert_eq!(marks[1].corner.name, "J2 & J3");
         assert_eq!(marks[1].corner.raw, ["wpt[3]"]);
+        // As the officer reads it.
+        let text = summary.text("Current.gpx");
+        assert_eq!(
+            text,
+            "已导入GPX文件 Current.gpx：1 条航线成为地块，2 个航点可用 close-plot --port \
+             Current.gpx 成地块；跳过 1 个无效的点；航线 TOO-SHORT 不足 3 个可用点，未成地块。\
+             运行中的网桥会检查并上传，见 gps-bridge plots\n\
+             imported the GPX file Current.gpx: plots from 1 route, 2 waypoints to close with \
+             close-plot --port Current.gpx; 1 point skipped; route TOO-SHORT: 2 usable points; \
+             a plot needs at least 3. The running bridge checks and delivers them; see gps-bridge \
+             plots"
+        );
     }
 
     #[test]

@@ -97,6 +97,9 @@ enum Command {
         /// (default: the file's own, else checks.default_land).
         #[arg(long)]
         land: Option<LandKind>,
+        /// Print what was recorded as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check the plots of a .txt or .geojson file and print them as JSON: id, name, rings,
     /// zone, areas with their uncertainty, warnings and refusals.
@@ -259,9 +262,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, land } => {
+        Command::Import { file, land, json } => {
             let summary = import::import(&file, &config.database, land)?;
-            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
+            if json {
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
+            } else if summary.refused.is_none() {
+                writeln!(io::stdout(), "{}", summary.text(&file.to_string_lossy()))?;
+            }
             match &summary.refused {
                 Some(refusal) => {
                     eprintln!("gps-bridge: {}\n{}", refusal.zh, refusal.en);

@@ -318,7 +318,7 @@ fn an_unreadable_import_is_kept_byte_for_byte_with_its_refusal() {
     ];
     for (name, bytes, line, zh) in cases {
         std::fs::write(dir.path().join(name), &bytes).unwrap();
-        let (ok, out, err) = bridge(&["import", name, "--land", "barren"], dir.path());
+        let (ok, out, err) = bridge(&["import", name, "--land", "barren", "--json"], dir.path());
         assert!(!ok, "an unreadable file fails the command: {out}");
         // The officer reads why, Chinese first, and that the file is kept.
         assert!(err.starts_with(&format!("gps-bridge: {zh}")), "{err}");
@@ -363,7 +363,18 @@ fn import_records_file_plots_like_gpx_ones() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = gbk(TXT);
     std::fs::write(dir.path().join("plots.txt"), &bytes).unwrap();
-    let (ok, out, err) = bridge(&["import", "plots.txt", "--land", "cultivated"], dir.path());
+    let (ok, text, err) = bridge(&["import", "plots.txt", "--land", "cultivated"], dir.path());
+    assert!(ok, "{err}");
+    assert_eq!(
+        text.lines().next(),
+        Some(
+            "已导入国土坐标TXT文件 plots.txt：1 个地块：王家宅基地（4 个界址点，1 个内环）。运行中的网桥会检查并上传，见 gps-bridge plots"
+        )
+    );
+    let (ok, out, err) = bridge(
+        &["import", "plots.txt", "--land", "cultivated", "--json"],
+        dir.path(),
+    );
     assert!(ok, "{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["format"], "txt");
@@ -385,7 +396,7 @@ fn import_records_file_plots_like_gpx_ones() {
     let geojson = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"东院","land":"barren"},
         "geometry":{"type":"Polygon","coordinates":[[[112.7,25.7],[112.7001,25.7],[112.7001,25.7001],[112.7,25.7001],[112.7,25.7]]]}}]}"#;
     std::fs::write(dir.path().join("east.geojson"), geojson).unwrap();
-    let (ok, out, err) = bridge(&["import", "east.geojson"], dir.path());
+    let (ok, out, err) = bridge(&["import", "east.geojson", "--json"], dir.path());
     assert!(ok, "{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
     let id = summary["plot_candidates"][0].as_i64().unwrap();
