@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use protocol::layers::Layer;
-use protocol::plots::{Corner as WireCorner, PlotSubmission};
+use protocol::plots::{Corner as WireCorner, MAX_WARNING_LEN, MAX_WARNINGS, PlotSubmission};
 use tokio::sync::Notify;
 
 use crate::health::{Health, Part};
@@ -254,6 +254,37 @@ fn wire(corners: &[PlotCorner]) -> Vec<WireCorner> {
         .collect()
 }
 
+/// The warnings as the contract takes them (`code: 中文`), within its limits: at most
+/// [`MAX_WARNINGS`], each at most [`MAX_WARNING_LEN`] bytes. A plot with more (a large plot
+/// over many parcels, say) is still delivered: the last line says how many more there are,
+/// and the outbox keeps them all. Beyond the limits the upstream would refuse the plot for
+/// good.
+fn wire_warnings(findings: &[Finding]) -> Vec<String> {
+    let line = |f: &Finding| {
+        let mut text = format!("{}: {}", f.code(), f.zh);
+        if text.len() > MAX_WARNING_LEN {
+            let mut end = MAX_WARNING_LEN - "…".len();
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text
+    };
+    if findings.len() <= MAX_WARNINGS {
+        return findings.iter().map(line).collect();
+    }
+    let kept = MAX_WARNINGS - 1;
+    let mut lines: Vec<String> = findings[..kept].iter().map(line).collect();
+    lines.push(format!(
+        "more_warnings: 另有{}项警告，见网桥记录 ({} more warnings in the bridge's record)",
+        findings.len() - kept,
+        findings.len() - kept
+    ));
+    lines
+}
+
 /// The earlier plot a refused report duplicates, if that is its only refusal.
 fn duplicate_of(report: &PlotReport) -> Option<i64> {
     let refusals: Vec<&Finding> = report
@@ -306,11 +337,7 @@ pub fn plot_of(
         holes: plot.holes.iter().map(|h| wire(h)).collect(),
         area_m2: Some(plot.areas.area_m2),
         area_uncertainty_m2: plot.areas.area_sigma_m2,
-        warnings: plot
-            .findings
-            .iter()
-            .map(|f| format!("{}: {}", f.code(), f.zh))
-            .collect(),
+        warnings: wire_warnings(&plot.findings),
     });
     let areas = report.areas();
     NewPlot {
@@ -435,6 +462,48 @@ mod tests {
                 .submission
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_warnings_sent_keep_within_the_contracts_limits() {
+        let overlap = |i: usize| {
+            Finding::new(FindingKind::OverlapParcel {
+                feature_id: format!("431021001JC{i:05}"),
+                name: "宗".repeat(if i == 0 { 600 } else { 5 }),
+                holder: "王*".into(),
+                overlap_m2: 1.0,
+            })
+        };
+        let few: Vec<Finding> = (0..3).map(overlap).collect();
+        let sent = wire_warnings(&few);
+        assert_eq!(sent.len(), 3);
+        // A name of 600 Chinese characters is cut at a character, within the limit.
+        assert!(
+            sent[0].len() <= MAX_WARNING_LEN && sent[0].ends_with('…'),
+            "{}",
+            sent[0].len()
+        );
+        assert!(sent[1].starts_with("overlap_parcel: 压覆已登记宗地宗宗宗宗宗（431021001JC00001"));
+        let many: Vec<Finding> = (0..250).map(overlap).collect();
+        let sent = wire_warnings(&many);
+        assert_eq!(sent.len(), MAX_WARNINGS);
+        assert!(sent[MAX_WARNINGS - 2].contains("431021001JC00098"));
+        assert_eq!(
+            sent[MAX_WARNINGS - 1],
+            "more_warnings: 另有151项警告，见网桥记录 (151 more warnings in the bridge's record)"
+        );
+        // What is sent is what the upstream takes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut stage = stage(dir.path(), Vec::new());
+        let plot = stage
+            .check(1, &candidate(rectangle(LON, LAT, 12.0, 10.0)))
+            .unwrap();
+        let record = stage.outbox().record(plot.id).unwrap().unwrap();
+        let mut submission = record.submission.unwrap();
+        submission.warnings = sent;
+        submission.validate_fields(Utc::now()).unwrap();
+        submission.warnings.push("one too many".into());
+        assert!(submission.validate_fields(Utc::now()).is_err());
     }
 
     #[test]
