@@ -426,6 +426,8 @@ mod tests {
             assert!(err.contains("screen."), "{bad}: {err}");
         }
     }
+
+    #[test]
     fn an_empty_missing_or_unsendable_token_is_refused() {
         for config in [
             minimal().replace("lhdev-0123", ""),

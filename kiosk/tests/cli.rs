@@ -630,7 +630,18 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn kiosk_run_without_a_display_says_what_to_use_instead() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "http://127.0.0.1:9", 100);
+    // An upstream nobody answers: the screen is refused before the data plane would use it.
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "device_id = \"k\"\nhall_id = \"hn-czs-gyx\"\ndata_dir = \"data\"\n\
+             [upstream]\nurl = \"http://127.0.0.1:9\"\ntoken = \"lhdev-unused\"\n\
+             [content]\ntrusted_keys = [\"{}\"]\n",
+            common::DEMO_PUBLIC_KEY
+        ),
+    )
+    .unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_kiosk"))
         .args(["run", "--config"])
         .arg(&config)

@@ -45,7 +45,7 @@ fn failures(config: &Config) -> i64 {
 fn a_case_synced_from_egov_sim_is_found_in_three_touches_after_typing() {
     let sim = common::Sim::start(400, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::load(&common::write_config(dir.path(), &sim.url, 200)).unwrap();
+    let config = Config::load(&common::write_config(dir.path(), &sim, 200)).unwrap();
     let plane = DataPlane::prepare(config.clone(), Arc::new(NoScreen)).unwrap();
     runtime().block_on(plane.case_sync().run_once()).unwrap();
     let (case_no, code) = sim.lookups("GY").into_iter().next().unwrap();
@@ -331,7 +331,7 @@ fn a_content_release_arriving_while_a_guide_is_open_keeps_the_visitor_there() {
 
     let sim = common::Sim::start(20, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::load(&common::write_config(dir.path(), &sim.url, 100)).unwrap();
+    let config = Config::load(&common::write_config(dir.path(), &sim, 100)).unwrap();
     let plane = DataPlane::prepare(config.clone(), Arc::new(NoScreen)).unwrap();
     let rt = runtime();
     type Change<'a> = &'a dyn Fn(&mut Vec<(String, Item)>);
