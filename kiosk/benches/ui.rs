@@ -141,13 +141,13 @@ fn big_mirror() -> PathBuf {
 }
 
 /// A kiosk config on `data` against `upstream`, every loop at its usual pace.
-fn write_config(at: &Path, data: &Path, upstream: &str) -> PathBuf {
+fn write_config(at: &Path, data: &Path, upstream: &str, token: &str) -> PathBuf {
     let path = at.join("kiosk.toml");
     std::fs::write(
         &path,
         format!(
             "device_id = \"bench-kiosk\"\nhall_id = \"hn-czs-gyx\"\ndata_dir = \"{}\"\n\
-             [upstream]\nurl = \"{upstream}\"\ntoken = \"demo-device-token\"\n\
+             [upstream]\nurl = \"{upstream}\"\ntoken = \"{token}\"\n\
              [content]\ntrusted_keys = [\"HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=\"]\n\
              poll_interval_s = 10\n[sync]\ninterval_s = 5\n[heartbeat]\ninterval_s = 5\n",
             data.display()
@@ -269,9 +269,10 @@ fn main() {
         "2000",
     ]);
     let state = egov_sim::server::prepare(&options).unwrap();
+    let token = state.provision_device("bench-kiosk", "hn-czs-gyx").unwrap();
     let url = loopback::serve(&runtime, state);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &data, &url);
+    let config = write_config(dir.path(), &data, &url, &token);
     Config::load(&config).expect("a valid bench config");
     let started = Instant::now();
     cold_start(&mut c, &config);
