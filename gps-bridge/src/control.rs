@@ -66,32 +66,46 @@ impl Request {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Self::Mark { name, secs, .. } => {
-                label("name", "corner", name, MAX_CORNER_NAME)?;
+                label("name", Named::Corner, name, MAX_CORNER_NAME)?;
                 match secs {
-                    Some(s) if !(s.is_finite() && *s > 0.0 && *s <= 3600.0) => {
-                        Err(format!("--secs: {s} is not between 0 and 3600"))
-                    }
+                    Some(s) if !(s.is_finite() && *s > 0.0 && *s <= 3600.0) => Err(format!(
+                        "--secs: {s} 不在 0 到 3600 秒之间 (--secs: {s} is not between 0 and 3600)"
+                    )),
                     _ => Ok(()),
                 }
             }
             Self::ClosePlot {
                 name: Some(name), ..
-            } => label("name", "plot", name, MAX_PLOT_NAME),
+            } => label("name", Named::Plot, name, MAX_PLOT_NAME),
             Self::ClosePlot { name: None, .. } | Self::Status => Ok(()),
         }
     }
 }
 
+/// What an officer names.
+#[derive(Clone, Copy)]
+enum Named {
+    Corner,
+    Plot,
+}
+
 /// A name an officer types: not blank, at most `max` bytes (the contract's), no control
 /// characters (they would reach the upstream and every listing).
-fn label(field: &str, what: &str, name: &str, max: usize) -> Result<(), String> {
+fn label(field: &str, what: Named, name: &str, max: usize) -> Result<(), String> {
+    let (what_zh, what) = match what {
+        Named::Corner => ("界址点", "corner"),
+        Named::Plot => ("地块", "plot"),
+    };
     if name.trim().is_empty() || name.len() > max {
         return Err(format!(
-            "{field}: a {what} name is 1 to {max} bytes, not blank"
+            "{field}: {what_zh}名称须为 1 到 {max} 字节，不能为空 \
+             ({field}: a {what} name is 1 to {max} bytes, not blank)"
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(format!("{field}: no control characters"));
+        return Err(format!(
+            "{field}: 不能含控制字符 ({field}: no control characters)"
+        ));
     }
     Ok(())
 }

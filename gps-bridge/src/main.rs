@@ -414,10 +414,12 @@ fn control_command(
 fn capture_secs(text: &str) -> Result<f64, String> {
     let secs: f64 = text
         .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+        .map_err(|_| format!("{text:?} 不是秒数 ({text:?} is not a number of seconds)"))?;
     if secs.is_finite() && secs > 0.0 && secs <= 3600.0 {
         Ok(secs)
     } else {
-        Err(format!("{text} is not between 0 and 3600"))
+        Err(format!(
+            "{text} 不在 0 到 3600 秒之间 ({text} is not between 0 and 3600)"
+        ))
     }
 }

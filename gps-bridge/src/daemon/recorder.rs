@@ -107,7 +107,9 @@ impl Recorder {
                     self.dock.handle_mark(name, secs, port, &open, reply, now);
                     return;
                 }
-                Err(e) => Reply::refused(format!("reading the survey store: {e:#}")),
+                Err(e) => {
+                    Reply::refused(format!("读取测量库失败 (reading the survey store): {e:#}"))
+                }
             },
             Request::ClosePlot { name, port, land } => {
                 match self
@@ -156,7 +158,9 @@ impl Recorder {
                 plot_candidates,
                 outbox,
             })),
-            Err(e) => Reply::refused(format!("reading the stores: {e:#}")),
+            Err(e) => Reply::refused(format!(
+                "读取测量库和发件箱失败 (reading the stores): {e:#}"
+            )),
         }
     }
 
@@ -204,7 +208,9 @@ impl Recorder {
                         })),
                         Err(e) => {
                             self.health.fault(Part::Survey, format!("{e:#}"));
-                            Reply::refused(format!("cannot record the corner: {e:#}"))
+                            Reply::refused(format!(
+                                "界址点未能记录 (cannot record the corner): {e:#}"
+                            ))
                         }
                     };
                     let _ = reply.send(answer);

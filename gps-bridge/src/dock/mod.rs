@@ -317,25 +317,41 @@ impl<R> Dock<R> {
         now: Instant,
     ) -> Result<(String, CornerCapture), String> {
         if let Some(active) = &self.capture {
-            return Err(format!("corner {} is being marked", active.capture.name()));
+            let name = active.capture.name();
+            return Err(format!(
+                "正在记录界址点 {name}，请等它记完 (corner {name} is being marked)"
+            ));
         }
         let duration = match secs {
             None => self.settings.default_capture,
             Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
-            Some(s) => return Err(format!("--secs {s} is not between 0 and 3600")),
+            Some(s) => {
+                return Err(format!(
+                    "--secs {s} 不在 0 到 3600 秒之间 (--secs {s} is not between 0 and 3600)"
+                ));
+            }
         };
         let docked: Vec<&str> = self.docked().map(|(port, _)| port).collect();
         let port = match (port, docked.as_slice()) {
             (Some(p), _) if docked.contains(&p.as_str()) => p,
-            (Some(p), _) => return Err(format!("no unit docked on {p}")),
+            (Some(p), _) => {
+                return Err(format!("{p} 上没有接入的接收机 (no unit docked on {p})"));
+            }
             (None, [only]) => (*only).to_owned(),
-            (None, []) => return Err("no unit docked".to_owned()),
-            (None, _) => return Err("several units docked: name one with --port".to_owned()),
+            (None, []) => {
+                return Err("没有接入的接收机，请先接上手持机 (no unit docked)".to_owned());
+            }
+            (None, _) => {
+                return Err("接入了几台接收机，请用 --port 指定一台 \
+                     (several units docked: name one with --port)"
+                    .to_owned());
+            }
         };
         if open_marks.contains(&(port.clone(), name.clone())) {
             return Err(format!(
-                "name: corner {name} is marked already on {port}; mark it under another name, \
-                 or close the plot first"
+                "name: 界址点 {name} 已在 {port} 上记录，请换一个点名，或先闭合地块 \
+                 (name: corner {name} is marked already on {port}; mark it under another \
+                 name, or close the plot first)"
             ));
         }
         let capture = CornerCapture::start(name, now, duration, self.settings.filter);
@@ -620,7 +636,7 @@ mod tests {
         d.handle_mark("J1".to_owned(), Some(5.0), None, &OpenMarks::new(), 1, t0);
         assert!(matches!(
             effects(&mut d).as_slice(),
-            [Effect::Reply { reply: 1, answer: Reply::Refused(m) }] if m == "no unit docked"
+            [Effect::Reply { reply: 1, answer: Reply::Refused(m) }] if m.ends_with("(no unit docked)")
         ));
         d.handle_device(
             sentence("GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,"),
@@ -675,7 +691,8 @@ mod tests {
         let got = effects(&mut d);
         assert!(
             matches!(got.as_slice(), [Effect::Reply { reply: 1, answer: Reply::Refused(m) }]
-                if m.starts_with("name: corner J1 is marked already on /dev/ttyUSB0")),
+                if m.starts_with("name: 界址点 J1 已在 /dev/ttyUSB0 上记录")
+                    && m.contains("(name: corner J1 is marked already on /dev/ttyUSB0")),
             "{got:?}"
         );
         assert!(d.status(t0).capture.is_none(), "nothing is being marked");
