@@ -279,16 +279,7 @@ pub(crate) fn content_changed(shell: &Shell, ui: &KioskWindow) {
 
 pub(super) fn install(window: &KioskWindow, shell: &Rc<Shell>) {
     let adapter = window.global::<DocumentsAdapter>();
-    let on = |f: fn(&Shell, &KioskWindow)| {
-        let weak = Rc::downgrade(shell);
-        move || {
-            if let Some(shell) = weak.upgrade()
-                && let Some(ui) = shell.ui()
-            {
-                f(&shell, &ui);
-            }
-        }
-    };
+    let on = |f| super::on(shell, f);
     let weak = Rc::downgrade(shell);
     adapter.on_open_item(move |id| {
         if let Some(shell) = weak.upgrade()

@@ -423,16 +423,7 @@ pub(crate) fn content_changed(shell: &Shell, ui: &KioskWindow) {
 
 pub(super) fn install(window: &KioskWindow, shell: &Rc<Shell>) {
     let adapter = window.global::<GuideAdapter>();
-    let on = |f: fn(&Shell, &KioskWindow)| {
-        let weak = Rc::downgrade(shell);
-        move || {
-            if let Some(shell) = weak.upgrade()
-                && let Some(ui) = shell.ui()
-            {
-                f(&shell, &ui);
-            }
-        }
-    };
+    let on = |f| super::on(shell, f);
     let with_weak = || Rc::downgrade(shell);
     let weak = with_weak();
     adapter.on_pick_category(move |index| {

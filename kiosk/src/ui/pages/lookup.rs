@@ -375,16 +375,7 @@ pub(crate) fn tick(shell: &Shell, ui: &KioskWindow, now: DateTime<Utc>) {
 
 pub(super) fn install(window: &KioskWindow, shell: &Rc<Shell>) {
     let adapter = window.global::<LookupAdapter>();
-    let on = |f: fn(&Shell, &KioskWindow)| {
-        let weak = Rc::downgrade(shell);
-        move || {
-            if let Some(shell) = weak.upgrade()
-                && let Some(ui) = shell.ui()
-            {
-                f(&shell, &ui);
-            }
-        }
-    };
+    let on = |f| super::on(shell, f);
     adapter.on_backspace(on(backspace));
     adapter.on_clear(on(clear));
     adapter.on_next(on(next));

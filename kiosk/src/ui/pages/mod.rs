@@ -125,6 +125,19 @@ pub(super) fn page_count(total: u64, per_page: u32) -> u32 {
     (total.div_ceil(u64::from(per_page.max(1))) as u32).max(1)
 }
 
+/// A callback of a page's adapter that runs `f` on the shell and its window while both are
+/// alive (the adapter outlives neither: it holds the shell weakly).
+pub(super) fn on(shell: &Rc<Shell>, f: fn(&Shell, &KioskWindow)) -> impl Fn() + 'static {
+    let weak = Rc::downgrade(shell);
+    move || {
+        if let Some(shell) = weak.upgrade()
+            && let Some(ui) = shell.ui()
+        {
+            f(&shell, &ui);
+        }
+    }
+}
+
 pub(super) fn install(window: &KioskWindow, shell: &Rc<Shell>) {
     home::install(window, shell);
     lookup::install(window, shell);

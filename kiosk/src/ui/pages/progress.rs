@@ -119,16 +119,7 @@ pub(crate) fn show_case(shell: &Shell, ui: &KioskWindow, case: CaseView, freshne
 
 pub(super) fn install(window: &KioskWindow, shell: &Rc<Shell>) {
     let adapter = window.global::<ProgressAdapter>();
-    let on = |f: fn(&Shell, &KioskWindow)| {
-        let weak = Rc::downgrade(shell);
-        move || {
-            if let Some(shell) = weak.upgrade()
-                && let Some(ui) = shell.ui()
-            {
-                f(&shell, &ui);
-            }
-        }
-    };
+    let on = |f| super::on(shell, f);
     adapter.on_rate(on(|shell, ui| {
         let case_no = shell
             .state
