@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::content::{ContentSync, open_local};
 use crate::error::Result;
 use crate::heartbeat::{self, CommandTargets, ScreenSource};
-use crate::mirror::Mirror;
+use crate::mirror::{FaultSource, Mirror};
 use crate::ratings;
 use crate::sync::cases::CaseSync;
 
@@ -65,6 +65,14 @@ impl DataPlane {
     pub fn prepare(config: Config, screen: Arc<dyn ScreenSource>) -> Result<Self> {
         let (mirror, store) = open_local(&config, Utc::now())?;
         heartbeat::fail_interrupted(&mirror)?;
+        let site = match &config.site_fault {
+            Some(fault) => mirror.record_fault(FaultSource::Site, fault, Utc::now()),
+            None => mirror.clear_fault(FaultSource::Site),
+        };
+        if let Err(e) = site {
+            // The kiosk comes up all the same; the screen shows the fault from the config.
+            tracing::warn!(error = %e, "recording the site settings' fault failed");
+        }
         let client = config.client()?;
         let content = ContentSync::new(client.clone(), config.trusted_keys.clone(), store);
         Ok(Self {
