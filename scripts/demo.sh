@@ -3,7 +3,10 @@
 #   - egov-sim, the e-government server, on http://127.0.0.1:8080 with a seeded province;
 #   - the sample content (config/content-sample) built, signed with the demo key and published;
 #   - a kiosk data plane (config/kiosk.toml) syncing cases and content, sending heartbeats;
-#   - a simulated Garmin handheld on a pseudo-terminal, read by a gps-bridge daemon.
+#   - a simulated Garmin handheld on a pseudo-terminal, read by a gps-bridge daemon, whose
+#     active route (a homestead beside 桂阳县樟市镇国土所) is checked, pre-checked against the
+#     synced parcel and mining-right layers, and delivered to egov-sim; `gps-bridge plots`
+#     then shows it delivered.
 # Data and logs stay in ./demo-data for the next run. Stop with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,8 +66,26 @@ database = "$data/bridge/survey.db"
 runtime_dir = "$data/bridge/run"
 [serial]
 ports = ["$data/bridge/garmin"]
+[upstream]
+url = "$upstream"
+token = "demo-device-token"
+device_id = "bridge-zs-01"
+office_id = "hn-gyx-zsz"
+[heartbeat]
+interval_s = 10.0
 TOML
 start gps-bridge "$bin/gps-bridge" --config "$data/bridge/gps-bridge.toml" run
+
+# The handheld sends its active route; the bridge records it once (also across restarts),
+# checks it into the outbox and delivers it.
+echo "demo: waiting for the handheld's route to reach egov-sim" >&2
+bridge=("$bin/gps-bridge" --config "$data/bridge/gps-bridge.toml")
+for _ in $(seq 600); do
+    "${bridge[@]}" plots --json 2>/dev/null | grep -q '"state": "delivered"' && break
+    sleep 0.5
+done
+"${bridge[@]}" plots
+"${bridge[@]}" show 1 --svg "$data/plot-1.svg" >/dev/null
 
 # A case of the kiosk's hall (郴州市桂阳县政务大厅), as "case_no,code".
 lookup=$(awk '/^GY/ { print; exit }' "$data/egov/demo-lookups.txt")
@@ -78,6 +99,8 @@ demo: running. Logs are in $data/*.log. Try, in another terminal:
   tail -f $data/simulator.log   # which corner the simulated officer stands at
   $bin/gps-bridge --config $data/bridge/gps-bridge.toml mark J1 --secs 10   # while at J1
   $bin/gps-bridge --config $data/bridge/gps-bridge.toml close-plot demo-homestead
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml plots     # the plots and their state
+  $bin/gps-bridge --config $data/bridge/gps-bridge.toml show 1    # the route's plot; drawn in $data/plot-1.svg
 More case numbers and codes: $data/egov/demo-lookups.txt. Ctrl-C stops everything.
 TEXT
 wait

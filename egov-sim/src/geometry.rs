@@ -1,6 +1,7 @@
 //! Plot geometry checks on the server side: a valid simple polygon, its geodesic area, and
 //! its overlaps with the reference layers.
 
+use geo::orient::{Direction, Orient};
 use geo::{
     BooleanOps, BoundingRect, GeodesicArea, Intersects, LineString, MultiPolygon, Polygon,
     Validation,
@@ -11,19 +12,25 @@ use protocol::plots::{Corner, Overlap};
 /// Overlaps smaller than this are rounding noise from the polygon clipper, not findings.
 const MIN_OVERLAP_M2: f64 = 0.01;
 
-/// The plot's boundary as a polygon, or why it is not a valid one.
-pub fn plot_polygon(corners: &[Corner]) -> Result<Polygon<f64>, String> {
-    let ring: Vec<(f64, f64)> = corners.iter().map(|c| (c.lon, c.lat)).collect();
-    for (i, pair) in ring.windows(2).enumerate() {
-        if pair[0] == pair[1] {
+/// One ring of the plot as a closed line, or why its corners are not a ring.
+fn ring(corners: &[Corner]) -> Result<LineString<f64>, String> {
+    for pair in corners.windows(2) {
+        if (pair[0].lon, pair[0].lat) == (pair[1].lon, pair[1].lat) {
             return Err(format!(
                 "corners {} and {} are the same point",
-                corners[i].name,
-                corners[i + 1].name
+                pair[0].name, pair[1].name
             ));
         }
     }
-    let polygon = Polygon::new(LineString::from(ring), vec![]);
+    Ok(corners.iter().map(|c| (c.lon, c.lat)).collect())
+}
+
+/// The plot's boundary (with its holes) as a polygon, or why it is not a valid one. Rings
+/// are oriented as RFC 7946 has them (boundary counter-clockwise, holes clockwise) whichever
+/// way they came: a clockwise ring's geodesic area is the rest of the Earth.
+pub fn plot_polygon(corners: &[Corner], holes: &[Vec<Corner>]) -> Result<Polygon<f64>, String> {
+    let holes = holes.iter().map(|h| ring(h)).collect::<Result<_, _>>()?;
+    let polygon = Polygon::new(ring(corners)?, holes).orient(Direction::Default);
     if let Some(problem) = polygon.validation_errors().into_iter().next() {
         return Err(format!("the boundary is not a simple polygon: {problem}"));
     }
@@ -102,22 +109,41 @@ mod tests {
     fn bow_tie_is_refused() {
         let mut corners = square(112.7, 25.7, 0.001);
         corners.swap(1, 2);
-        assert!(plot_polygon(&corners).is_err());
+        assert!(plot_polygon(&corners, &[]).is_err());
     }
 
     #[test]
     fn repeated_corner_is_refused() {
         let mut corners = square(112.7, 25.7, 0.001);
         corners.insert(1, corners[0].clone());
-        let err = plot_polygon(&corners).unwrap_err();
+        let err = plot_polygon(&corners, &[]).unwrap_err();
         assert!(err.contains("same point"), "{err}");
     }
 
     #[test]
+    fn a_hole_is_taken_out_of_the_area() {
+        let whole = plot_polygon(&square(112.7, 25.7, 0.001), &[]).unwrap();
+        let mut yard = square(112.7003, 25.7003, 0.0004);
+        yard.reverse();
+        let with_hole = plot_polygon(&square(112.7, 25.7, 0.001), &[yard.clone()]).unwrap();
+        let hole = plot_polygon(&square(112.7003, 25.7003, 0.0004), &[]).unwrap();
+        let expected = whole.geodesic_area_unsigned() - hole.geodesic_area_unsigned();
+        assert!((with_hole.geodesic_area_unsigned() - expected).abs() < 1e-6);
+        // Either way round, the same areas.
+        let mut clockwise = square(112.7, 25.7, 0.001);
+        clockwise.reverse();
+        let turned = plot_polygon(&clockwise, &[square(112.7003, 25.7003, 0.0004)]).unwrap();
+        assert!((turned.geodesic_area_unsigned() - expected).abs() < 1e-6);
+        // A hole outside the boundary is refused.
+        let outside = square(112.71, 25.7, 0.0004);
+        assert!(plot_polygon(&square(112.7, 25.7, 0.001), &[outside]).is_err());
+    }
+
+    #[test]
     fn overlap_area_is_the_shared_part() {
-        let plot = plot_polygon(&square(112.7, 25.7, 0.001)).unwrap();
-        let half_shifted = plot_polygon(&square(112.7005, 25.7, 0.001)).unwrap();
-        let far = plot_polygon(&square(113.7, 25.7, 0.001)).unwrap();
+        let plot = plot_polygon(&square(112.7, 25.7, 0.001), &[]).unwrap();
+        let half_shifted = plot_polygon(&square(112.7005, 25.7, 0.001), &[]).unwrap();
+        let far = plot_polygon(&square(113.7, 25.7, 0.001), &[]).unwrap();
         let feature = |id: &str, p: &Polygon<f64>| {
             IndexedFeature::new(
                 Layer::Parcels,

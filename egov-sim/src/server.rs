@@ -1,5 +1,6 @@
 //! Starting the simulator: options, data folder, seeding, the ticker and the listener.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::db::{Db, meta_get};
-use crate::state::{AppState, Config, Faults, SimClock};
+use crate::state::{AppState, Config, FaultDice, Faults, SimClock};
 
 /// Command-line options; every one has a default suited to a local demo.
 #[derive(Debug, Clone, clap::Parser)]
@@ -27,7 +28,8 @@ pub struct Options {
     /// Cases seeded on first start (up to millions).
     #[arg(long, default_value_t = 2_000)]
     pub cases: u64,
-    /// Seed of the demo data (same seed, same province).
+    /// Seed of the demo data (same seed, same province) and of the fault injection (same
+    /// seed, same requests in the same order: the same faults).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// How much faster than real time the workflow runs (e.g. 3600: an hour a second).
@@ -102,10 +104,29 @@ pub fn prepare(options: &Options) -> anyhow::Result<AppState> {
                 fail_rate: options.fail_rate,
                 drop_rate: options.drop_rate,
                 latency_ms: options.latency,
+                dice: FaultDice::seeded(options.seed),
             },
         }),
         clock: SimClock::new(sim_start, options.speedup),
     })
+}
+
+/// Serves `state` on an ephemeral 127.0.0.1 port, on `runtime`, and returns the base URL: the
+/// simulator in process, for tests and benchmarks. The port is bound here, not inside the
+/// runtime, so that callers on another runtime (async tests) can start a server too.
+pub fn serve_loopback(
+    runtime: &tokio::runtime::Handle,
+    state: AppState,
+) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let router = crate::http::router(state);
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, router).await
+    });
+    Ok(url)
 }
 
 /// Serves until the process is stopped.
@@ -113,7 +134,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let state = prepare(&options)?;
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     // The actual address (the port may have been 0) on stdout, for scripts and tests.
-    println!("listening on http://{}", listener.local_addr()?);
+    // A reader that went away (`egov-sim … | head -1` took the address) does not stop the
+    // server: it keeps serving.
+    let address = listener.local_addr()?;
+    if let Err(e) = writeln!(std::io::stdout(), "listening on http://{address}") {
+        tracing::warn!(error = %e, "cannot print the address on stdout");
+    }
     tokio::spawn(crate::ticker::run(
         state.clone(),
         Duration::from_millis(options.tick_ms.max(10)),

@@ -1,10 +1,12 @@
 //! What every request handler shares.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::db::SharedDb;
 
@@ -16,6 +18,33 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Added to every request.
     pub latency_ms: u64,
+    pub dice: FaultDice,
+}
+
+/// Decides which requests fail or drop: seeded (`--seed`), so that the same requests in the
+/// same order meet the same faults and a failing trial can be replayed.
+#[derive(Debug, Clone)]
+pub struct FaultDice(Arc<Mutex<StdRng>>);
+
+impl FaultDice {
+    pub fn seeded(seed: u64) -> Self {
+        // Apart from the demo data's stream of the same seed.
+        Self(Arc::new(Mutex::new(StdRng::seed_from_u64(
+            seed ^ 0x6661_756c_7473,
+        ))))
+    }
+
+    /// `(fail, drop)` for the next request.
+    pub fn roll(&self, fail_rate: f64, drop_rate: f64) -> (bool, bool) {
+        let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        (rng.random_bool(fail_rate), rng.random_bool(drop_rate))
+    }
+}
+
+impl Default for FaultDice {
+    fn default() -> Self {
+        Self::seeded(0)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -74,5 +103,22 @@ impl AppState {
     ) -> anyhow::Result<T> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.write(f)).await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_meets_the_same_faults() {
+        let rolls = |seed| {
+            let dice = FaultDice::seeded(seed);
+            (0..200).map(|_| dice.roll(0.3, 0.1)).collect::<Vec<_>>()
+        };
+        assert_eq!(rolls(7), rolls(7));
+        assert_ne!(rolls(7), rolls(8));
+        let fails = rolls(7).iter().filter(|(f, _)| *f).count();
+        assert!((30..90).contains(&fails), "{fails} of 200 at 0.3");
     }
 }

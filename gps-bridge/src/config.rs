@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::device::Framing;
+use crate::plot::{AreaLimits, LandKind, PlotSettings, ZoneChoice};
 use crate::survey::{FixType, QualityFilter, RouteConfig};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,6 +23,13 @@ pub struct Config {
     pub route: RouteSection,
     pub capture: CaptureSection,
     pub sanity: SanityConfig,
+    pub upstream: UpstreamSection,
+    pub outbox: OutboxSection,
+    pub upload: UploadSection,
+    pub layers: LayersSection,
+    pub heartbeat: HeartbeatSection,
+    pub projection: ProjectionSection,
+    pub checks: ChecksSection,
 }
 
 impl Default for Config {
@@ -34,7 +42,104 @@ impl Default for Config {
             route: RouteSection::default(),
             capture: CaptureSection::default(),
             sanity: SanityConfig::default(),
+            upstream: UpstreamSection::default(),
+            outbox: OutboxSection::default(),
+            upload: UploadSection::default(),
+            layers: LayersSection::default(),
+            heartbeat: HeartbeatSection::default(),
+            projection: ProjectionSection::default(),
+            checks: ChecksSection::default(),
         }
+    }
+}
+
+/// `[upstream]`: the e-government system plots go to, and who this bridge is there.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Base URL; empty: no upstream (plots wait in the outbox, layers are not synced).
+    pub url: String,
+    /// This device's bearer token.
+    pub token: String,
+    pub device_id: String,
+    /// The land office (the upstream's hall id) the bridge surveys for.
+    pub office_id: String,
+    /// Whole-request timeout, seconds.
+    pub timeout_s: f64,
+}
+
+impl Default for UpstreamSection {
+    fn default() -> Self {
+        UpstreamSection {
+            url: String::new(),
+            token: String::new(),
+            device_id: "gps-bridge".to_owned(),
+            office_id: String::new(),
+            timeout_s: 30.0,
+        }
+    }
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSection {
+    /// The outbox database; default `outbox.db` beside `database`.
+    pub database: Option<PathBuf>,
+}
+
+/// `[upload]`: how failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSection {
+    /// Wait before the first retry, seconds; doubled for each further one...
+    pub retry_initial_s: f64,
+    /// ...up to this. Each wait is drawn from its upper half (jitter).
+    pub retry_max_s: f64,
+}
+
+impl Default for UploadSection {
+    fn default() -> Self {
+        UploadSection {
+            retry_initial_s: 2.0,
+            retry_max_s: 300.0,
+        }
+    }
+}
+
+/// `[layers]`: the parcel and mining-right cache for the overlap pre-check.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LayersSection {
+    /// The cache database; default `layers.db` beside `database`.
+    pub database: Option<PathBuf>,
+    /// Seconds between syncs of the layers' change feeds.
+    pub sync_interval_s: f64,
+    /// Changes asked for per page.
+    pub page_size: u32,
+}
+
+impl Default for LayersSection {
+    fn default() -> Self {
+        LayersSection {
+            database: None,
+            sync_interval_s: 900.0,
+            page_size: 2000,
+        }
+    }
+}
+
+/// `[heartbeat]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatSection {
+    /// Seconds between heartbeats to the upstream.
+    pub interval_s: f64,
+}
+
+impl Default for HeartbeatSection {
+    fn default() -> Self {
+        HeartbeatSection { interval_s: 60.0 }
     }
 }
 
@@ -233,7 +338,89 @@ impl Default for SanityConfig {
     }
 }
 
+/// `[projection]`: the Gauss-Krüger zone plots are measured in, and how files write eastings.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectionSection {
+    /// A zone number (25 to 45) for the county's zone, or `"auto"`.
+    pub zone: ZoneChoice,
+    /// Whether eastings in written files carry the zone prefix (`37465566.598`).
+    pub easting_prefix: bool,
+}
+
+impl Default for ProjectionSection {
+    fn default() -> Self {
+        ProjectionSection {
+            zone: ZoneChoice::Auto,
+            easting_prefix: true,
+        }
+    }
+}
+
+/// `[checks]`: what the plot checks warn of or refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksSection {
+    pub max_corner_sigma_m: f64,
+    pub far_corner_m: f64,
+    pub max_meridian_offset_deg: f64,
+    /// The land kind of a plot the officer gave none for.
+    pub default_land: LandKind,
+    /// `[checks.max_area_m2]`: the homestead area limit per land kind.
+    pub max_area_m2: AreaLimitsSection,
+}
+
+/// `[checks.max_area_m2]`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AreaLimitsSection {
+    pub cultivated: f64,
+    pub other: f64,
+    pub barren: f64,
+}
+
+/// Hunan's 宅基地 limits, m²: 130 on cultivated land, 180 on other land, 210 on barren hills
+/// (the sources are in `config/gps-bridge.toml`, at `[checks.max_area_m2]`).
+impl Default for AreaLimitsSection {
+    fn default() -> Self {
+        AreaLimitsSection {
+            cultivated: 130.0,
+            other: 180.0,
+            barren: 210.0,
+        }
+    }
+}
+
+impl Default for ChecksSection {
+    fn default() -> Self {
+        ChecksSection {
+            max_corner_sigma_m: 5.0,
+            far_corner_m: 1000.0,
+            max_meridian_offset_deg: 1.6,
+            default_land: LandKind::Other,
+            max_area_m2: AreaLimitsSection::default(),
+        }
+    }
+}
+
 impl Config {
+    /// What the plot checks use.
+    pub fn plot_settings(&self) -> PlotSettings {
+        let limits = self.checks.max_area_m2;
+        PlotSettings {
+            zone: self.projection.zone,
+            max_corner_sigma_m: self.checks.max_corner_sigma_m,
+            far_corner_m: self.checks.far_corner_m,
+            max_meridian_offset_deg: self.checks.max_meridian_offset_deg,
+            area_limits: AreaLimits {
+                cultivated_m2: limits.cultivated,
+                other_m2: limits.other,
+                barren_m2: limits.barren,
+            },
+            default_land: self.checks.default_land,
+        }
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -259,6 +446,23 @@ impl Config {
             ("route.timeout_s", self.route.timeout_s),
             ("capture.default_secs", self.capture.default_secs),
             ("sanity.max_jump_km", self.sanity.max_jump_km),
+            ("upstream.timeout_s", self.upstream.timeout_s),
+            ("upload.retry_initial_s", self.upload.retry_initial_s),
+            ("upload.retry_max_s", self.upload.retry_max_s),
+            ("layers.sync_interval_s", self.layers.sync_interval_s),
+            ("heartbeat.interval_s", self.heartbeat.interval_s),
+            ("checks.max_corner_sigma_m", self.checks.max_corner_sigma_m),
+            ("checks.far_corner_m", self.checks.far_corner_m),
+            (
+                "checks.max_meridian_offset_deg",
+                self.checks.max_meridian_offset_deg,
+            ),
+            (
+                "checks.max_area_m2.cultivated",
+                self.checks.max_area_m2.cultivated,
+            ),
+            ("checks.max_area_m2.other", self.checks.max_area_m2.other),
+            ("checks.max_area_m2.barren", self.checks.max_area_m2.barren),
         ];
         for (key, value) in positive {
             if !(value.is_finite() && value > 0.0 && value < 1e7) {
@@ -268,11 +472,59 @@ impl Config {
         if self.capture.max_hdop <= 0.0 {
             bail!("capture.max_hdop must be positive");
         }
+        if self.upload.retry_max_s < self.upload.retry_initial_s {
+            bail!("upload.retry_max_s must be at least upload.retry_initial_s");
+        }
+        if !(1..=protocol::MAX_PAGE).contains(&self.layers.page_size) {
+            bail!("layers.page_size must be 1 to {}", protocol::MAX_PAGE);
+        }
+        if !self.upstream.url.is_empty() {
+            let url = url::Url::parse(&self.upstream.url)
+                .with_context(|| format!("upstream.url {:?}", self.upstream.url))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("upstream.url must be http or https");
+            }
+            for (key, value) in [
+                ("upstream.device_id", &self.upstream.device_id),
+                ("upstream.office_id", &self.upstream.office_id),
+            ] {
+                let ok = (1..=64).contains(&value.len())
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if !ok {
+                    bail!("{key} must be 1 to 64 characters of A-Z a-z 0-9 - _ . with an upstream");
+                }
+            }
+        }
+        if self.checks.max_meridian_offset_deg > 10.0 {
+            bail!("checks.max_meridian_offset_deg is degrees from the zone's meridian, at most 10");
+        }
         Ok(())
     }
 
     pub fn socket_path(&self) -> PathBuf {
         self.runtime_dir.join("gps-bridge.sock")
+    }
+
+    fn beside_database(&self, name: &str) -> PathBuf {
+        self.database
+            .parent()
+            .map_or_else(|| PathBuf::from(name), |dir| dir.join(name))
+    }
+
+    pub fn outbox_path(&self) -> PathBuf {
+        self.outbox
+            .database
+            .clone()
+            .unwrap_or_else(|| self.beside_database("outbox.db"))
+    }
+
+    pub fn layers_path(&self) -> PathBuf {
+        self.layers
+            .database
+            .clone()
+            .unwrap_or_else(|| self.beside_database("layers.db"))
     }
 }
 
@@ -299,6 +551,25 @@ mod tests {
         let two_d = Config::parse("capture.min_fix_type = \"2d\"").unwrap();
         assert_eq!(two_d.capture.filter().min_fix_type, FixType::TwoD);
         assert!(Config::parse("capture.min_fix_type = \"1d\"").is_err());
+        let upstream =
+            "upstream.url = \"http://127.0.0.1:8080/\"\nupstream.office_id = \"hn-gyx-zsz\"";
+        let parsed = Config::parse(upstream).unwrap();
+        assert_eq!(
+            parsed.outbox_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/outbox.db")
+        );
+        assert_eq!(
+            parsed.layers_path(),
+            Path::new("/var/lib/land-hall/gps-bridge/layers.db")
+        );
+        assert!(Config::parse("upstream.url = \"ftp://example.org/\"").is_err());
+        assert!(
+            Config::parse("upstream.url = \"http://127.0.0.1:8080/\"").is_err(),
+            "an upstream needs the office"
+        );
+        assert!(Config::parse(&format!("{upstream}\nupstream.device_id = \"a b\"")).is_err());
+        assert!(Config::parse("layers.page_size = 0").is_err());
+        assert!(Config::parse("upload.retry_initial_s = 10.0\nupload.retry_max_s = 1.0").is_err());
         let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();
         assert!(
             extra
@@ -314,5 +585,26 @@ mod tests {
                 .unwrap()
                 .contains(&(0x091e, 0x0003))
         );
+    }
+
+    #[test]
+    fn projection_and_checks_are_read_and_checked() {
+        let config = Config::parse(
+            "[projection]\nzone = 38\neasting_prefix = false\n\
+             [checks]\ndefault_land = \"barren\"\n[checks.max_area_m2]\ncultivated = 120.0",
+        )
+        .unwrap();
+        let settings = config.plot_settings();
+        assert_eq!(settings.zone.zone_for(110.0).number(), 38);
+        assert_eq!(settings.default_land, LandKind::Barren);
+        assert_eq!(settings.area_limits.for_land(LandKind::Cultivated), 120.0);
+        assert_eq!(settings.area_limits.for_land(LandKind::Barren), 210.0);
+        assert!(!config.projection.easting_prefix);
+        assert!(Config::parse("projection.zone = 24").is_err());
+        assert!(Config::parse("projection.zone = \"west\"").is_err());
+        assert!(Config::parse("checks.default_land = \"forest\"").is_err());
+        assert!(Config::parse("checks.max_area_m2.other = -1").is_err());
+        assert!(Config::parse("checks.max_meridian_offset_deg = 45").is_err());
+        assert!(Config::parse("checks.max_area_m2.garden = 1").is_err());
     }
 }

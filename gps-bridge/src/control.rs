@@ -1,5 +1,7 @@
 //! The local control socket: a Unix socket under the runtime directory, one JSON request line
 //! and one JSON reply line per connection. `mark`, `close-plot` and `status` are its clients.
+//! It knows the requests, not what answers them: each request goes to the daemon with a
+//! channel for its reply, of any type that serialises.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +13,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bridge::Responder;
+use crate::plot::LandKind;
+
+/// A request and where its answer goes.
+pub type Call<R> = (Request, oneshot::Sender<R>);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -22,37 +27,59 @@ pub enum Request {
         secs: Option<f64>,
         port: Option<String>,
     },
+    /// Closes the open marks of one unit (`port`: its serial port, or the path of a GPX
+    /// import for the waypoints it recorded) into a plot candidate.
     ClosePlot {
         name: Option<String>,
+        #[serde(default)]
+        port: Option<String>,
+        /// The land the plot is on; `None`: `checks.default_land`.
+        #[serde(default)]
+        land: Option<LandKind>,
     },
 }
 
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 4096;
 
-/// Serves the socket at `path`, passing requests to the bridge, until the bridge goes away.
-pub async fn serve(listener: UnixListener, requests: mpsc::Sender<(Request, Responder)>) {
+/// Serves the socket, passing requests to the daemon, until `shutdown` resolves; then stops
+/// accepting and waits for the connections in progress, which end once the daemon answers
+/// (or drops) their requests. Each connection is answered on a task of its own.
+pub async fn serve<R: Serialize + Send + 'static>(
+    listener: UnixListener,
+    requests: mpsc::Sender<Call<R>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "control socket accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let requests = requests.clone();
-        tokio::spawn(async move {
-            if let Err(e) = answer(stream, requests).await {
-                tracing::debug!(error = %e, "control connection ended");
-            }
-        });
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let requests = requests.clone();
+                    connections.spawn(async move {
+                        if let Err(e) = answer(stream, requests).await {
+                            tracing::debug!(error = %e, "control connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut shutdown => break,
+        }
     }
+    drop(listener);
+    drop(requests);
+    while connections.join_next().await.is_some() {}
 }
 
-async fn answer(
+async fn answer<R: Serialize>(
     stream: UnixStream,
-    requests: mpsc::Sender<(Request, Responder)>,
+    requests: mpsc::Sender<Call<R>>,
 ) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
@@ -62,11 +89,10 @@ async fn answer(
     let reply = match serde_json::from_str::<Request>(&line) {
         Ok(request) => {
             let (tx, rx) = oneshot::channel();
-            requests
-                .send((request, tx))
-                .await
-                .context("bridge stopped")?;
-            rx.await.context("bridge dropped the request")?
+            if requests.send((request, tx)).await.is_err() {
+                anyhow::bail!("bridge stopped");
+            }
+            serde_json::to_value(rx.await.context("bridge dropped the request")?)?
         }
         Err(e) => serde_json::json!({"ok": false, "error": format!("bad request: {e}")}),
     };

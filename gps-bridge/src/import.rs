@@ -1,24 +1,51 @@
-//! `gps-bridge import FILE.gpx`: for handhelds that only offer USB mass storage. Each GPX route
-//! of at least three usable points becomes a plot candidate; each named waypoint becomes a
-//! marked corner for `close-plot`. The file is stored byte for byte with them, for audit, and
-//! each corner's raw says where in it the point is. What is left out is reported.
+//! `gps-bridge import FILE`: plots from files, recorded as candidates the daemon then checks
+//! and delivers like surveyed ones.
+//!
+//! - `.gpx`, for handhelds that only offer USB mass storage: each route of at least three
+//!   usable points becomes a plot candidate; each named waypoint becomes a marked corner for
+//!   `close-plot`. What is left out is reported.
+//! - `.txt` (国土 boundary-point file) and `.geojson`, drawn or received elsewhere: each plot
+//!   becomes a candidate with its holes. A file that cannot be read is refused whole, with the
+//!   line or feature at fault, and nothing is recorded.
+//!
+//! The file is stored byte for byte with what came from it, in one transaction, and each
+//! corner's raw says where in it the point is (`rte[1]/rtept[3]`, `line 14`,
+//! `features[0]/geometry/coordinates[0][3]`).
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::files::{self, Format};
+use crate::plot::LandKind;
 use crate::survey::{Corner, MIN_CORNERS, PlotCandidate, Source, SurveyStore};
 
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
+    /// `gpx`, `txt` or `geojson`.
+    pub format: &'static str,
     /// The stored copy of the file.
-    pub gpx_file: i64,
+    pub file: i64,
     pub plot_candidates: Vec<i64>,
+    /// The plots of a TXT or GeoJSON file, as the file names them, in candidate order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plots: Vec<ImportedPlot>,
     pub marks: Vec<i64>,
     /// Points without a usable position (or, for waypoints, without a name).
     pub skipped_points: usize,
     pub skipped_routes: Vec<SkippedRoute>,
+}
+
+/// A plot of a TXT or GeoJSON file, recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportedPlot {
+    pub candidate: i64,
+    /// Its id in the file.
+    pub id: String,
+    pub name: String,
+    pub corners: usize,
+    pub holes: usize,
 }
 
 /// A GPX route that made no plot candidate.
@@ -75,13 +102,13 @@ fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
             survey.skipped_routes.push(SkippedRoute { name, reason });
             continue;
         }
-        survey.routes.push(PlotCandidate {
+        survey.routes.push(PlotCandidate::new(
             name,
-            source: Source::GpxImport,
-            device: file.to_owned(),
+            Source::GpxImport,
+            file,
             corners,
-            raw: Vec::new(),
-        });
+            Vec::new(),
+        ));
     }
     for (w, point) in (1..).zip(&gpx.waypoints) {
         match point
@@ -96,21 +123,88 @@ fn survey_of(gpx: &gpx::Gpx, file: &str) -> GpxSurvey {
     survey
 }
 
-pub fn import_gpx(file: &Path, database: &Path) -> anyhow::Result<ImportSummary> {
-    let content = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+/// Imports `file` by its extension; `land`, when given, is the land kind of every plot in it
+/// (else the file's own, else the configured default).
+pub fn import(
+    file: &Path,
+    database: &Path,
+    land: Option<LandKind>,
+) -> anyhow::Result<ImportSummary> {
+    let is_gpx = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gpx"));
+    if is_gpx {
+        import_gpx(file, database, land)
+    } else {
+        import_plot_file(file, Format::of(file)?, database, land)
+    }
+}
+
+fn import_plot_file(
+    file: &Path,
+    format: Format,
+    database: &Path,
+    land: Option<LandKind>,
+) -> anyhow::Result<ImportSummary> {
+    let content = files::read_file(file)?;
+    let name = file.to_string_lossy();
+    let mut plots = files::read_plots(format, &content, &name)
+        .with_context(|| format!("reading {}", file.display()))?;
+    for plot in &mut plots {
+        plot.candidate.land = land.or(plot.candidate.land);
+    }
+    let candidates: Vec<PlotCandidate> = plots.iter().map(|p| p.candidate.clone()).collect();
+    let records = SurveyStore::open(database)?.insert_file_import(
+        &name,
+        format.name(),
+        &content,
+        &candidates,
+        &[],
+    )?;
+    Ok(ImportSummary {
+        format: format.name(),
+        file: records.file,
+        plots: plots
+            .iter()
+            .zip(&records.plot_candidates)
+            .map(|(p, &candidate)| ImportedPlot {
+                candidate,
+                id: p.id.clone(),
+                name: p.candidate.name.clone(),
+                corners: p.candidate.corners.len(),
+                holes: p.candidate.holes.len(),
+            })
+            .collect(),
+        plot_candidates: records.plot_candidates,
+        ..ImportSummary::default()
+    })
+}
+
+fn import_gpx(
+    file: &Path,
+    database: &Path,
+    land: Option<LandKind>,
+) -> anyhow::Result<ImportSummary> {
+    let content = files::read_file(file)?;
     let gpx =
         gpx::read(content.as_slice()).with_context(|| format!("reading GPX {}", file.display()))?;
     let name = file.to_string_lossy();
-    let survey = survey_of(&gpx, &name);
-    let records = SurveyStore::open(database)?.insert_gpx_import(
+    let mut survey = survey_of(&gpx, &name);
+    for route in &mut survey.routes {
+        route.land = land;
+    }
+    let records = SurveyStore::open(database)?.insert_file_import(
         &name,
+        "gpx",
         &content,
         &survey.routes,
         &survey.waypoints,
     )?;
     Ok(ImportSummary {
-        gpx_file: records.gpx_file,
+        format: "gpx",
+        file: records.file,
         plot_candidates: records.plot_candidates,
+        plots: Vec::new(),
         marks: records.marks,
         skipped_points: survey.skipped_points,
         skipped_routes: survey.skipped_routes,
@@ -144,7 +238,7 @@ mod tests {
         let file = dir.path().join("Current.gpx");
         std::fs::write(&file, GPX).unwrap();
         let db = dir.path().join("survey.db");
-        let summary = import_gpx(&file, &db).unwrap();
+        let summary = import(&file, &db, None).unwrap();
         assert_eq!((summary.plot_candidates.len(), summary.marks.len()), (1, 2));
         assert_eq!(summary.skipped_points, 1);
         assert_eq!(
@@ -164,10 +258,14 @@ mod tests {
         assert_eq!(plot.corners[1].lat, 39.9002);
         assert_eq!(plot.corners[3].raw, ["rte[1]/rtept[4]"]);
         // The file itself is kept, exactly as it was, for audit.
-        let (path, content) = store.gpx_file_of(id).unwrap().unwrap();
+        let stored = store.imported_file_of(id).unwrap().unwrap();
         assert_eq!(
-            (path.as_str(), content.as_slice()),
-            (file.to_str().unwrap(), GPX.as_bytes())
+            (
+                stored.path.as_str(),
+                stored.format.as_str(),
+                stored.content.as_slice()
+            ),
+            (file.to_str().unwrap(), "gpx", GPX.as_bytes())
         );
         let marks = store.open_marks().unwrap();
         assert_eq!(marks[1].corner.name, "J2 & J3");
@@ -179,6 +277,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.gpx");
         std::fs::write(&file, "<gpx><rte><rtept lat=").unwrap();
-        assert!(import_gpx(&file, &dir.path().join("s.db")).is_err());
+        assert!(import(&file, &dir.path().join("s.db"), None).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! `gps-bridge replay FILE`: the parser's view of a recorded stream, one JSON object per
-//! accepted sentence.
+//! accepted sentence. The stream is read and answered a chunk at a time, so a log of any size
+//! (or a live `-` on stdin) replays in fixed memory, and its lines come out as it is read.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use serde::Serialize;
 
@@ -42,18 +43,38 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Replays `chunks` (as successive reads) and writes a JSON line per accepted sentence to `out`.
-/// Returns the tally; stops early only if `out` fails.
-pub fn replay<'c>(
-    chunks: impl IntoIterator<Item = &'c [u8]>,
+/// Bytes read from the stream at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// What stopped a replay.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("reading the stream: {0}")]
+    Read(#[source] io::Error),
+    #[error("writing the records: {0}")]
+    Write(#[source] io::Error),
+}
+
+/// Replays `input`, read a chunk at a time, and writes a JSON line per accepted sentence to
+/// `out`, flushed after each chunk. Returns the tally; stops early only if reading or `out`
+/// fails.
+pub fn replay(
+    mut input: impl Read,
     config: FramerConfig,
     out: &mut impl Write,
-) -> io::Result<Tally> {
+) -> Result<Tally, ReplayError> {
     let mut framer = Framer::new(config);
     let mut tally = Tally::default();
-    let mut result = Ok(());
-    for chunk in chunks {
-        framer.push(chunk, |line| {
+    let mut chunk = vec![0; READ_CHUNK];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReplayError::Read(e)),
+        };
+        let mut result = Ok(());
+        framer.push(&chunk[..n], |line| {
             if result.is_err() {
                 return;
             }
@@ -81,8 +102,8 @@ pub fn replay<'c>(
                 .and_then(|()| out.write_all(b"\n"));
         });
         result
-            .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+            .and_then(|()| out.flush())
+            .map_err(ReplayError::Write)?;
     }
     Ok(tally)
 }
@@ -97,7 +118,7 @@ mod tests {
                       $GPGGA,1208,3908.8199,N,00023.0832,W,1,08,0.9,545.4,M,46.9,M,,*52\r\n\
                       $GPBOD,,T,,M,,*48\r\n$PSRFTXT,x*1B\r\n";
         let mut out = Vec::new();
-        let tally = replay([&input[..]], FramerConfig::default(), &mut out).unwrap();
+        let tally = replay(&input[..], FramerConfig::default(), &mut out).unwrap();
         let lines: Vec<serde_json::Value> = String::from_utf8(out)
             .unwrap()
             .lines()
@@ -113,5 +134,73 @@ mod tests {
         assert!(lines[2].get("lat").is_none());
         assert_eq!(tally.rejected.get("bad_checksum"), Some(&1));
         assert_eq!(tally.undecodable.get("GGA"), Some(&1));
+    }
+
+    /// A reader that hands out a long stream in small reads, and says how many it gave.
+    struct Slow {
+        sentence: &'static [u8],
+        left: usize,
+        reads: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Read for Slow {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Ok(0);
+            }
+            self.left -= 1;
+            self.reads.set(self.reads.get() + 1);
+            let n = self.sentence.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.sentence[..n]);
+            Ok(n)
+        }
+    }
+
+    /// Records, for each write, how many reads had been made by then.
+    struct Witness {
+        reads: std::rc::Rc<std::cell::Cell<usize>>,
+        seen_at: Vec<usize>,
+    }
+
+    impl Write for Witness {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.ends_with(b"\n") {
+                self.seen_at.push(self.reads.get());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_stream_is_answered_as_it_is_read() {
+        let reads = std::rc::Rc::new(std::cell::Cell::new(0));
+        let input = Slow {
+            sentence: b"$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n",
+            left: 1000,
+            reads: reads.clone(),
+        };
+        let mut out = Witness {
+            reads,
+            seen_at: Vec::new(),
+        };
+        let tally = replay(input, FramerConfig::default(), &mut out).unwrap();
+        assert_eq!(tally.accepted, 1000);
+        // Each record is out right after the read that brought it, not after the last read.
+        assert_eq!(out.seen_at, (1..=1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failing_reader_is_a_read_error() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("unplugged"))
+            }
+        }
+        let error = replay(Broken, FramerConfig::default(), &mut Vec::new()).unwrap_err();
+        assert!(matches!(error, ReplayError::Read(_)), "{error}");
     }
 }

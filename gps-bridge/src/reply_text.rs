@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::outbox::PlotSummary;
 use crate::survey::{Corner, PlotCandidate};
 
 fn hemisphere(value: f64, positive: char, negative: char) -> String {
@@ -29,8 +30,13 @@ fn sigma(sigma_m: Option<f64>) -> String {
 /// The reply to a `mark`: the corner as recorded.
 pub fn mark(reply: &Value) -> Option<String> {
     let corner: Corner = serde_json::from_value(reply.get("corner")?.clone()).ok()?;
+    let early = if reply.get("cut_short") == Some(&Value::Bool(true)) {
+        " (ended early: the unit went away or the bridge is stopping)"
+    } else {
+        ""
+    };
     Some(format!(
-        "corner {} recorded (mark {}, {}): {}, {} from {} fixes",
+        "corner {} recorded (mark {}, {}): {}, {} from {} fixes{early}",
         corner.name,
         reply.get("mark_id")?,
         reply.get("port")?.as_str()?,
@@ -53,8 +59,20 @@ pub fn close_plot(reply: &Value) -> Option<String> {
         Some((s, name)) => format!("least accurate corner {name} {}", sigma(Some(s))),
         None => sigma(None),
     };
+    let checked = reply
+        .get("outbox")
+        .and_then(|o| serde_json::from_value::<PlotSummary>(o.clone()).ok())
+        .map(|p| {
+            format!(
+                "; plot {}: {}, area {}",
+                p.id,
+                p.state.label(),
+                crate::views::area_text(&p)
+            )
+        })
+        .unwrap_or_default();
     Some(format!(
-        "plot candidate {} \"{}\" recorded: {} corners ({}), {accuracy}",
+        "plot candidate {} \"{}\" recorded: {} corners ({}), {accuracy}{checked}",
         reply.get("plot_id")?,
         plot.name,
         names.len(),
@@ -100,6 +118,18 @@ mod tests {
             close_plot(&reply).unwrap(),
             "plot candidate 3 \"demo-homestead\" recorded: 3 corners (J1 → J2 → J3), \
              least accurate corner J2 ±3.4 m (1σ)"
+        );
+        let mut checked = reply.clone();
+        checked["outbox"] = json!({"id": 9, "candidate_id": 3, "name": "demo-homestead",
+            "state": "pending", "area_m2": 312.4, "area_sigma_m2": 41.0, "duplicate_of": null,
+            "recorded_at": "2026-12-01T08:00:00Z", "attempts": 0, "upstream_plot_id": null,
+            "delivered_at": null, "rejection": null});
+        assert!(
+            close_plot(&checked)
+                .unwrap()
+                .ends_with("; plot 9: 待上传 pending, area 310 ± 40 m² (0.47 ± 0.06 亩)"),
+            "{}",
+            close_plot(&checked).unwrap()
         );
     }
 }

@@ -12,6 +12,7 @@ use gps_bridge::config::{Baud, Config, HuntKeyword};
 use gps_bridge::control::{Request, call};
 use gps_bridge::daemon;
 use gps_bridge::nmea::with_checksum;
+use gps_bridge::plot::LandKind;
 use gps_bridge::survey::{Source, SurveyStore};
 use serde_json::Value;
 use serialport::{SerialPort, StopBits, TTYPort};
@@ -195,7 +196,11 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     // The first mark was committed before its reply; one corner is no plot.
     let store = SurveyStore::open(&bridge.config.database).unwrap();
     assert_eq!(store.open_marks().unwrap().len(), 1);
-    let reply = bridge.request(&Request::ClosePlot { name: None });
+    let reply = bridge.request(&Request::ClosePlot {
+        name: None,
+        port: None,
+        land: None,
+    });
     assert_eq!(reply["ok"], false, "{reply}");
 
     // Two more corners from the re-docked unit make the plot.
@@ -205,6 +210,8 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
     }
     let reply = bridge.request(&Request::ClosePlot {
         name: Some("wang".to_owned()),
+        port: None,
+        land: Some(LandKind::Other),
     });
     assert_eq!(reply["ok"], true, "{reply}");
     let plot = store
@@ -212,6 +219,7 @@ fn reads_marks_survives_unplug_mid_sentence_and_redock() {
         .unwrap()
         .unwrap();
     assert_eq!(plot.source, Source::CornerCapture);
+    assert_eq!(plot.land, Some(LandKind::Other));
     let names: Vec<&str> = plot.corners.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["J1", "J2", "J3"]);
     assert!(

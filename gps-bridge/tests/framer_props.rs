@@ -39,9 +39,13 @@ fn split_at_cuts(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     chunks
 }
 
-/// A well-formed sentence with a correct checksum.
+/// A well-formed sentence with a correct checksum: a talker gpsd knows and a type, or a
+/// proprietary address.
 fn sentence() -> impl Strategy<Value = String> {
-    ("[A-Z]{5}", "[ -~&&[^$!*]]{0,60}")
+    (
+        "(GP|GN|GL|GA|BD|GB|QZ)[A-Z]{3}|P[A-Z]{4}",
+        "[ -~&&[^$!*]]{0,60}",
+    )
         .prop_map(|(address, body)| with_checksum(&format!("{address},{body}")))
 }
 

@@ -1,4 +1,4 @@
-//! Regression suite against gpsd's own output for 82 real receiver logs
+//! Regression suite against gpsd's own output for 83 real receiver logs
 //! (`tests/corpus/gpsd/*.log` and `*.log.chk`, copied from `shared/corpus/gpsd/`,
 //! BSD-2-Clause, see the corpus README).
 //!
@@ -19,7 +19,7 @@ mod corpus;
 use std::path::Path;
 
 use gps_bridge::nmea::{
-    Framer, FramerConfig, LatLon, OwnedLine, Parsed, Rmc, Sentence, TimeOfDay, Zda, decode,
+    Framer, FramerConfig, LatLon, OwnedLine, Parsed, Reject, Rmc, Sentence, TimeOfDay, Zda, decode,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -43,14 +43,6 @@ struct EchoException {
 }
 
 const ECHO_EXCEPTIONS: &[EchoException] = &[
-    EchoException {
-        log: "gpsdf.log",
-        side: Side::OursOnly,
-        sentence: "$IMGSA,",
-        times: 51,
-        why: "gpsd's lexer only admits known talkers and drops `$IM`; this parser accepts any \
-              talker with a valid checksum and leaves the choice to the consumers",
-    },
     EchoException {
         log: "skytraq-err.log",
         side: Side::GpsdOnly,
@@ -220,6 +212,48 @@ fn accepts_exactly_what_gpsd_echoed() {
         "{} logs differ:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Sentences with a valid checksum whose address gpsd's lexer does not take (a talker it does
+/// not know), per log: this parser rejects them as `bad_address`, and gpsd echoed none.
+const BAD_ADDRESSES: &[(&str, &str, usize)] = &[
+    // A Garmin-made talker gpsd does not list (`IM`, not `IN`).
+    ("gpsdf.log", "$IMGSA,", 51),
+    // The RoyalTek RGM-3800's logging-format status line: not NMEA.
+    ("rgm3800.log", "$LOG108,", 4),
+];
+
+#[test]
+fn addresses_gpsd_does_not_take_are_rejected_as_bad_addresses() {
+    let mut seen = 0;
+    for log in corpus::logs() {
+        let name = file_name(&log);
+        let stream = corpus::stream_bytes(&std::fs::read(&log).unwrap());
+        let mut rejected = 0;
+        Framer::new(FramerConfig::default()).push(&stream, |r| {
+            rejected += usize::from(r == Err(Reject::BadAddress));
+        });
+        let expected = BAD_ADDRESSES.iter().find(|(l, ..)| *l == name);
+        match expected {
+            None => assert_eq!(rejected, 0, "{name}: bad addresses where gpsd saw none"),
+            Some((_, prefix, times)) => {
+                assert_eq!(rejected, *times, "{name}");
+                let text = String::from_utf8_lossy(&stream);
+                assert_eq!(
+                    text.lines().filter(|l| l.starts_with(prefix)).count(),
+                    *times
+                );
+                let chk = std::fs::read_to_string(log.with_extension("log.chk")).unwrap();
+                assert!(!chk.contains(prefix), "{name}: gpsd echoed {prefix}");
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        BAD_ADDRESSES.len(),
+        "every log named is in the corpus"
     );
 }
 

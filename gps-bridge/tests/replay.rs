@@ -96,3 +96,44 @@ fn garbage_replays_to_nothing_but_counted_rejects() {
         replayed.stderr
     );
 }
+
+#[test]
+fn stdin_is_replayed_as_it_arrives() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gps-bridge"))
+        .args(["replay", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gps-bridge runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    stdin
+        .write_all(b"$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    // The record comes while stdin is still open: the stream is not read to its end first.
+    // (The timeout only bounds a broken build; a working one answers at once.)
+    let first = received
+        .recv_timeout(Duration::from_secs(120))
+        .expect("a record before the end of the input");
+    let record: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(record["type"], "GSA");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success());
+}

@@ -55,7 +55,7 @@ fn main() {
                 has_more: seq < count,
             };
             let body = serde_json::to_vec(&page).unwrap();
-            let page = kiosk::mirror::cases::parse_page(&body).unwrap();
+            let page = kiosk::feed::parse_page(&body).unwrap();
             mirror.apply_page(&page, now).unwrap();
         }
     }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Parser;
-use kiosk::mirror::Mirror;
-use kiosk::mirror::cases::{FeedOp, FeedPage, INSERT, parse_page, write_case};
+use kiosk::feed::{FeedOp, FeedPage, parse_page};
+use kiosk::mirror::cases::{INSERT, write_case};
+use kiosk::mirror::{Durability, Mirror};
 use kiosk::sync::cases::CaseSync;
 use protocol::client::Client;
 
@@ -100,8 +101,9 @@ fn main() {
     );
     let bulk_rate = bulk_rows as f64 / bulk_time.as_secs_f64();
 
-    // Steady apply: the same cases changed again (later seq, moved on), into the full mirror.
-    let mut mirror = Mirror::open(&synced).unwrap();
+    // Steady apply: the same cases changed again (later seq, moved on), into the full mirror,
+    // through a connection as the case sync's writer opens it.
+    let mut mirror = Mirror::open_with(&synced, Durability::Refetchable).unwrap();
     let mut seq = report.cursor;
     let steady_pages: Vec<FeedPage> = bodies
         .iter()

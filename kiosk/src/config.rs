@@ -12,11 +12,9 @@ use url::Url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("reading {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// (The cause is in the message, so it is not a `source` too: see `crate::error`.)
+    #[error("reading {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Syntax {
         path: String,
@@ -110,9 +108,9 @@ fn seconds(value: Option<u64>, default: u64) -> Duration {
 impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: shown.clone(),
-            source,
+            cause,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base, &shown)

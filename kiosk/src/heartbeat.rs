@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
 use crate::error::Result;
-use crate::mirror::{FaultSource, Mirror};
+use crate::mirror::{AsyncMirror, Fault as MirrorFault, FaultSource, Mirror};
 
 /// Where a screenshot comes from. The UI implements it by rendering its window; a headless
 /// kiosk has none.
@@ -61,55 +61,84 @@ fn unreported(mirror: &Mirror) -> Result<Vec<CommandResult>> {
 
 /// The faults a heartbeat reports: every part's but the heartbeat's own — a heartbeat that
 /// arrives shows that part works again, so reporting its last failure would only mislead.
-fn reported_faults(mirror: &Mirror) -> Result<Vec<Fault>> {
-    Ok(mirror
-        .faults()?
-        .into_iter()
+fn reported_faults(faults: &[MirrorFault]) -> Vec<Fault> {
+    faults
+        .iter()
         .filter(|f| f.source != FaultSource::Heartbeat)
         .map(|f| Fault {
             part: f.source.as_str().to_owned(),
-            message: f.message,
+            message: f.message.clone(),
             at: f.at,
         })
-        .collect())
+        .collect()
 }
 
-/// The heartbeat as of now.
+/// The heartbeat as of now. `faults`: each part's latest fault, newest first — the data
+/// plane's own record ([`crate::daemon::Health`]), which holds even the faults a broken
+/// mirror could not store; support tools pass [`Mirror::faults`].
 pub fn build(
     mirror: &Mirror,
     hall_id: &str,
     uptime_s: u64,
     free_disk_bytes: u64,
+    faults: &[MirrorFault],
     now: DateTime<Utc>,
 ) -> Result<Heartbeat> {
     let freshness = mirror.freshness(now)?;
     let content = mirror.content_status()?;
-    let faults = reported_faults(mirror)?;
-    Ok(Heartbeat {
+    let mut heartbeat = without_mirror(hall_id, uptime_s, free_disk_bytes, reported_faults(faults));
+    heartbeat.content_version = content.and_then(|c| c.version);
+    heartbeat.feed_cursor = Some(freshness.cursor);
+    heartbeat.last_sync_at = freshness.caught_up_at;
+    heartbeat.completed = unreported(mirror)?;
+    Ok(heartbeat)
+}
+
+/// A heartbeat with nothing read from the mirror: what a kiosk whose mirror cannot be read
+/// still tells the fleet view.
+fn without_mirror(
+    hall_id: &str,
+    uptime_s: u64,
+    free_disk_bytes: u64,
+    faults: Vec<Fault>,
+) -> Heartbeat {
+    Heartbeat {
         kind: DeviceKind::Kiosk,
         hall_id: hall_id.to_owned(),
         app_version: crate::APP_VERSION.to_owned(),
-        content_version: content.and_then(|c| c.version),
-        feed_cursor: Some(freshness.cursor),
-        last_sync_at: freshness.caught_up_at,
+        content_version: None,
+        feed_cursor: None,
+        last_sync_at: None,
         uptime_s,
         free_disk_bytes,
         last_error: faults.first().map(|f| format!("{}: {}", f.part, f.message)),
         faults,
-        completed: unreported(mirror)?,
-    })
+        completed: Vec::new(),
+        bridge: None,
+    }
 }
 
 /// Marks a command as started; `false` if this id was seen before (it must not run again).
+/// The mirror's connection commits synced ([`crate::mirror::Durability::Synced`]), so the
+/// start record is on the disk before the command runs: a power cut cannot make it run twice.
 fn begin(mirror: &Mirror, command: &Command) -> Result<bool> {
+    mirror.require_synced("a command's start record")?;
     let inserted = mirror.conn().execute(
         "INSERT OR IGNORE INTO commands (id, action, state) VALUES (?1, ?2, 'running')",
         params![command.id, serde_json::to_string(&command.action)?],
     )?;
+    if inserted == 0 {
+        // Delivered again: the upstream did not get the result (a lost heartbeat).
+        // Report it again instead of running the command twice.
+        mirror.conn().execute(
+            "UPDATE commands SET reported = 0 WHERE id = ?1 AND state = 'done'",
+            [command.id],
+        )?;
+    }
     Ok(inserted == 1)
 }
 
-fn finish(mirror: &Mirror, id: u64, outcome: Result<String, String>) -> Result<()> {
+fn finish(mirror: &Mirror, id: u64, outcome: &Result<String, String>) -> Result<()> {
     let (ok, message) = match outcome {
         Ok(m) => (true, m),
         Err(m) => (false, m),
@@ -131,94 +160,132 @@ pub fn fail_interrupted(mirror: &Mirror) -> Result<usize> {
     )?)
 }
 
-/// Runs one command; the message is what the administrator sees.
-async fn run(
-    command: &Command,
-    targets: &CommandTargets,
-    mirror: &Mirror,
-    client: &Client,
-    device_id: &str,
-) -> Result<String, String> {
-    match &command.action {
-        CommandAction::SyncNow => {
-            targets.sync_now.notify_one();
-            Ok("case sync started".into())
-        }
-        CommandAction::ReloadContent => {
-            targets.reload_content.notify_one();
-            Ok("content reload started".into())
-        }
-        CommandAction::Screenshot => {
-            let png = targets.screen.capture_png()?;
-            client
-                .put_screenshot(device_id, command.id, png)
-                .await
-                .map_err(|e| format!("screenshot upload failed: {e}"))?;
-            Ok("screenshot uploaded".into())
-        }
-        CommandAction::SetDisplaySchedule { schedule } => {
-            schedule.validate()?;
-            mirror
-                .set_display_schedule(schedule)
-                .map_err(|e| e.to_string())?;
-            Ok(format!(
-                "display on {}–{} on days {:?}",
-                schedule.on, schedule.off, schedule.weekdays
-            ))
-        }
-    }
+/// This kiosk as the heartbeat names it, and what its commands act on.
+pub struct Heartbeats {
+    pub client: Client,
+    pub device_id: String,
+    pub hall_id: String,
+    pub targets: CommandTargets,
 }
 
-/// Sends one heartbeat and runs the commands of the reply.
-pub async fn beat(
-    client: &Client,
-    mirror: &Mirror,
-    device_id: &str,
-    hall_id: &str,
-    uptime_s: u64,
-    targets: &CommandTargets,
-    now: DateTime<Utc>,
-) -> Result<usize> {
-    let heartbeat = build(
-        mirror,
-        hall_id,
-        uptime_s,
-        free_disk_bytes(mirror_dir(mirror)?.as_path()),
-        now,
-    )?;
-    let reply = match client.heartbeat(device_id, &heartbeat).await {
-        Ok(reply) => {
-            mirror.clear_fault(FaultSource::Heartbeat)?;
-            reply
+impl Heartbeats {
+    /// Runs one command; the message is what the administrator sees.
+    async fn run(&self, command: &Command, mirror: &AsyncMirror) -> Result<String, String> {
+        match &command.action {
+            CommandAction::SyncNow => {
+                self.targets.sync_now.notify_one();
+                Ok("case sync started".into())
+            }
+            CommandAction::ReloadContent => {
+                self.targets.reload_content.notify_one();
+                Ok("content reload started".into())
+            }
+            CommandAction::Screenshot => {
+                // Rendering a frame is blocking work: off the runtime.
+                let screen = self.targets.screen.clone();
+                let png = tokio::task::spawn_blocking(move || screen.capture_png())
+                    .await
+                    .map_err(|e| format!("screenshot stopped: {e}"))??;
+                self.client
+                    .put_screenshot(&self.device_id, command.id, png)
+                    .await
+                    .map_err(|e| format!("screenshot upload failed: {e}"))?;
+                Ok("screenshot uploaded".into())
+            }
+            CommandAction::SetDisplaySchedule { schedule } => {
+                schedule.validate()?;
+                let stored = schedule.clone();
+                mirror
+                    .run(move |m| m.set_display_schedule(&stored))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "display on {}–{} on days {:?}",
+                    schedule.on, schedule.off, schedule.weekdays
+                ))
+            }
+            CommandAction::ClearDisplaySchedule => {
+                let in_force = mirror
+                    .run(|m| {
+                        m.clear_display_schedule()?;
+                        m.display_schedule()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(match in_force {
+                    Some(s) => format!(
+                        "commanded schedule cleared; the published one is in force: {}–{} on days {:?}",
+                        s.schedule.on, s.schedule.off, s.schedule.weekdays
+                    ),
+                    None => {
+                        "commanded schedule cleared; no schedule is published: the screen stays on"
+                            .into()
+                    }
+                })
+            }
         }
-        Err(e) => {
-            mirror.record_fault(FaultSource::Heartbeat, &e.to_string(), now)?;
-            return Err(e.into());
-        }
-    };
-    for result in &heartbeat.completed {
-        mirror.conn().execute(
-            "UPDATE commands SET reported = 1 WHERE id = ?1",
-            [result.id],
-        )?;
     }
-    let mut ran = 0;
-    for command in &reply.commands {
-        if !begin(mirror, command)? {
-            // Delivered again: the upstream did not get the result (a lost heartbeat).
-            // Report it again instead of running the command twice.
-            mirror.conn().execute(
-                "UPDATE commands SET reported = 0 WHERE id = ?1 AND state = 'done'",
-                [command.id],
-            )?;
-            continue;
+
+    /// Sends one heartbeat and runs the commands of the reply; returns how many ran. The
+    /// mirror's work runs on the blocking pool; `faults` as for [`build`].
+    pub async fn beat(
+        &self,
+        mirror: &AsyncMirror,
+        uptime_s: u64,
+        faults: Vec<MirrorFault>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let hall_id = self.hall_id.clone();
+        let reported = faults.clone();
+        let built = mirror
+            .run(move |m| {
+                let free = free_disk_bytes(&mirror_dir(m)?);
+                build(m, &hall_id, uptime_s, free, &reported, now)
+            })
+            .await;
+        let heartbeat = built.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the mirror cannot be read; the heartbeat carries only the faults");
+            let mut faults = reported_faults(&faults);
+            faults.insert(
+                0,
+                Fault {
+                    part: "mirror".into(),
+                    message: e.to_string(),
+                    at: now,
+                },
+            );
+            without_mirror(&self.hall_id, uptime_s, 0, faults)
+        });
+        let reply = self.client.heartbeat(&self.device_id, &heartbeat).await;
+        mirror
+            .record_outcome(FaultSource::Heartbeat, &reply, now)
+            .await;
+        let reply = reply?;
+        let carried: Vec<u64> = heartbeat.completed.iter().map(|r| r.id).collect();
+        if !carried.is_empty() {
+            mirror
+                .run(move |m| {
+                    for id in carried {
+                        m.conn()
+                            .execute("UPDATE commands SET reported = 1 WHERE id = ?1", [id])?;
+                    }
+                    Ok(())
+                })
+                .await?;
         }
-        let outcome = run(command, targets, mirror, client, device_id).await;
-        tracing::info!(id = command.id, action = ?command.action, ok = outcome.is_ok(), "ran command");
-        finish(mirror, command.id, outcome)?;
-        ran += 1;
+        let mut ran = 0;
+        for command in reply.commands {
+            let started = command.clone();
+            if !mirror.run(move |m| begin(m, &started)).await? {
+                continue;
+            }
+            let outcome = self.run(&command, mirror).await;
+            tracing::info!(id = command.id, action = ?command.action, ok = outcome.is_ok(), "ran command");
+            mirror.run(move |m| finish(m, command.id, &outcome)).await?;
+            ran += 1;
+        }
+        Ok(ran)
     }
-    Ok(ran)
 }
 
 /// The folder of the mirror file, whose file system's free space the heartbeat reports.

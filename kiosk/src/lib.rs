@@ -4,11 +4,12 @@
 
 #![forbid(unsafe_code)]
 
-pub mod backoff;
+pub mod cli;
 pub mod config;
 pub mod content;
 pub mod daemon;
 pub mod error;
+pub mod feed;
 pub mod heartbeat;
 pub mod lookup;
 pub mod masking;
@@ -19,6 +20,8 @@ pub mod throttle;
 mod toml_line;
 
 pub use error::{Error, Result};
+/// Retry pacing, shared with the bridge's uploader.
+pub use protocol::backoff;
 
 /// Reported in heartbeats.
 pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -9,10 +9,12 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::backoff::Backoff;
 use kiosk::config::Config;
-use kiosk::daemon::DataPlane;
+use kiosk::content::Polled;
+use kiosk::daemon::{DataDirLock, DataPlane};
 use kiosk::heartbeat::NoScreen;
 use kiosk::lookup::Lookup;
-use kiosk::mirror::Mirror;
+use kiosk::mirror::{AsyncMirror, Durability, Mirror};
+use kiosk::outln;
 
 #[derive(Parser)]
 #[command(
@@ -65,7 +67,8 @@ enum Command {
         #[arg(long = "reason")]
         reasons: Vec<String>,
     },
-    /// Print freshness, content version and the faults of each part as JSON.
+    /// Print freshness, content version, the display schedule in force and the faults of
+    /// each part as JSON.
     Status,
 }
 
@@ -76,15 +79,29 @@ async fn sync_once(config: Config, what: What) -> anyhow::Result<()> {
             .case_sync()
             .run_with_retries(5, Backoff::DEFAULT)
             .await?;
-        println!(
+        outln!(
             "cases: {} pages, {} upserts, {} deletes, cursor {}",
-            report.pages, report.upserts, report.deletes, report.cursor
-        );
+            report.pages,
+            report.upserts,
+            report.deletes,
+            report.cursor
+        )?;
     }
     if matches!(what, What::All | What::Content) {
-        let mut mirror = Mirror::open(&plane.config().mirror_path())?;
-        let polled = plane.content().poll(&mut mirror, false, Utc::now()).await?;
-        println!("content: {polled:?}");
+        let mirror = AsyncMirror::open(&plane.config().mirror_path(), Durability::Synced).await?;
+        let polled = plane.content().poll(&mirror, false, Utc::now()).await?;
+        match polled {
+            Polled::NothingPublished => {
+                outln!("content: no release published yet; the current content stays")?
+            }
+            Polled::NotModified | Polled::AlreadyApplied => {
+                outln!("content: the applied release is current")?
+            }
+            Polled::Applied {
+                version,
+                downloaded,
+            } => outln!("content: applied release {version} ({downloaded} blobs downloaded)")?,
+        }
     }
     Ok(())
 }
@@ -101,45 +118,44 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
         "stale": freshness.is_stale(config.stale_after_s),
         "cases": kiosk::mirror::cases::count(mirror.conn())?,
         "content": mirror.content_status()?,
+        "display_schedule": mirror.display_schedule()?,
         "faults": mirror.faults()?,
         "ratings_pending": mirror.rating_counts()?.0,
     }))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Completes on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed
+/// here, at once: a stop that comes while the mirror is still being opened is kept for
+/// `run`, not left to the default action that would end the process on the spot.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     if cli.check_config {
-        println!("{}: ok", cli.config.display());
+        outln!("{}: ok", cli.config.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command.unwrap_or(Command::Run) {
         Command::Run | Command::Sync { once: false, .. } => {
+            let shutdown = shutdown_signal()?;
             let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
-            plane.run(shutdown_signal()).await?;
+            plane.run(shutdown).await?;
         }
         Command::Sync { once: true, what } => sync_once(config, what).await?,
         Command::Lookup { case_no, code } => {
             let mirror = Mirror::open(&config.mirror_path())?;
             let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
-            println!("{}", serde_json::to_string_pretty(&lookup)?);
+            outln!("{}", serde_json::to_string_pretty(&lookup)?)?;
             if !matches!(lookup, Lookup::Found { .. }) {
                 return Ok(ExitCode::from(1));
             }
@@ -149,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             case_no,
             reasons,
         } => {
+            let _lock = DataDirLock::acquire(&config.data_dir)?;
             let mirror = Mirror::open(&config.mirror_path())?;
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
             let id = mirror.record_rating(
@@ -159,27 +176,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &reasons,
                 Utc::now(),
             )?;
-            println!("{id}");
+            outln!("{id}")?;
         }
-        Command::Status => println!("{}", serde_json::to_string_pretty(&status(&config)?)?),
+        Command::Status => outln!("{}", serde_json::to_string_pretty(&status(&config)?)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "kiosk=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kiosk: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiosk::cli::init_logging("kiosk=info");
+    kiosk::cli::exit_code("kiosk", run(Cli::parse()).await)
 }

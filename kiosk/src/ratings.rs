@@ -9,7 +9,7 @@ use rusqlite::params;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::mirror::{FaultSource, Mirror, unix};
+use crate::mirror::{AsyncMirror, FaultSource, Mirror, unix};
 
 /// What a delivery round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,15 +17,17 @@ pub struct Delivered {
     pub delivered: usize,
     /// Refused by the upstream (a 4xx): kept with the reason, never sent again.
     pub refused: usize,
-    /// Still waiting because the upstream could not be reached.
-    pub pending: usize,
 }
 
 /// Ratings sent per round; the rest wait for the next.
 const BATCH: u32 = 100;
 
 impl Mirror {
-    /// Stores a rating for delivery; returns its id.
+    /// Stores a rating for delivery; returns its id once the rating is on the disk. A rating
+    /// is accepted data the kiosk cannot fetch again: open this connection with
+    /// [`Mirror::open`] ([`crate::mirror::Durability::Synced`]), so that the commit has synced
+    /// the WAL before the applicant is thanked; it is refused on a connection that would
+    /// leave it to the next checkpoint.
     pub fn record_rating(
         &self,
         device_id: &str,
@@ -45,6 +47,7 @@ impl Mirror {
             rated_at: now,
         };
         rating.validate().map_err(Error::Invalid)?;
+        self.require_synced("a rating")?;
         self.conn().execute(
             "INSERT INTO ratings_outbox (rating_id, body, created_at, state) VALUES (?1, ?2, ?3, 'pending')",
             params![rating.rating_id.to_string(), serde_json::to_string(&rating)?, unix(now)],
@@ -78,42 +81,57 @@ fn pending(mirror: &Mirror) -> Result<Vec<(String, Rating)>> {
     Ok(out)
 }
 
-/// Sends pending ratings, oldest first. Stops at the first error that may pass, so an
-/// unreachable upstream costs one request per round.
-pub async fn deliver(client: &Client, mirror: &Mirror, now: DateTime<Utc>) -> Result<Delivered> {
+/// Records one delivery attempt: `state` is the new state (`None`: still pending).
+fn attempted(
+    mirror: &AsyncMirror,
+    id: String,
+    state: Option<&'static str>,
+    error: Option<String>,
+) -> impl Future<Output = Result<()>> {
+    mirror.run(move |m| {
+        m.conn().execute(
+            "UPDATE ratings_outbox SET state = coalesce(?2, state), attempts = attempts + 1, last_error = ?3
+             WHERE rating_id = ?1",
+            params![id, state, error],
+        )?;
+        Ok(())
+    })
+}
+
+/// Sends pending ratings, oldest first, and records the outcome as the ratings fault. Stops
+/// at the first error that may pass, so an unreachable upstream costs one request per round;
+/// that error is returned, the ratings stay pending. The mirror's work runs on the blocking
+/// pool.
+pub async fn deliver(
+    client: &Client,
+    mirror: &AsyncMirror,
+    now: DateTime<Utc>,
+) -> Result<Delivered> {
+    let outcome = deliver_pending(client, mirror).await;
+    mirror
+        .record_outcome(FaultSource::Ratings, &outcome, now)
+        .await;
+    outcome
+}
+
+async fn deliver_pending(client: &Client, mirror: &AsyncMirror) -> Result<Delivered> {
     let mut report = Delivered::default();
-    let batch = pending(mirror)?;
-    let total = batch.len();
-    for (id, rating) in batch {
+    for (id, rating) in mirror.run(|m| pending(m)).await? {
         match client.post_rating(&rating).await {
             Ok(_) => {
-                mirror.conn().execute(
-                    "UPDATE ratings_outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL
-                     WHERE rating_id = ?1",
-                    [&id],
-                )?;
+                attempted(mirror, id, Some("delivered"), None).await?;
                 report.delivered += 1;
             }
             Err(e @ ClientError::Rejected { .. }) => {
                 tracing::warn!(rating_id = id, error = %e, "rating refused by the upstream; kept, not resent");
-                mirror.conn().execute(
-                    "UPDATE ratings_outbox SET state = 'refused', attempts = attempts + 1, last_error = ?2
-                     WHERE rating_id = ?1",
-                    params![id, e.to_string()],
-                )?;
+                attempted(mirror, id, Some("refused"), Some(e.to_string())).await?;
                 report.refused += 1;
             }
             Err(e) => {
-                mirror.conn().execute(
-                    "UPDATE ratings_outbox SET attempts = attempts + 1, last_error = ?2 WHERE rating_id = ?1",
-                    params![id, e.to_string()],
-                )?;
-                mirror.record_fault(FaultSource::Ratings, &e.to_string(), now)?;
-                report.pending = total - report.delivered - report.refused;
-                return Ok(report);
+                attempted(mirror, id, None, Some(e.to_string())).await?;
+                return Err(e.into());
             }
         }
     }
-    mirror.clear_fault(FaultSource::Ratings)?;
     Ok(report)
 }

@@ -81,7 +81,7 @@ fn support_commands_sync_and_look_up_a_case() {
     let synced = kiosk(&config, &["sync", "--once"]);
     assert!(synced.status.success(), "{}", stderr(&synced));
     assert!(
-        stdout(&synced).contains("content: Applied { version: 3"),
+        stdout(&synced).contains("content: applied release 3"),
         "{}",
         stdout(&synced)
     );
@@ -299,4 +299,232 @@ fn send_signal(pid: u32, signal: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Waits until a `kiosk run` holds the data folder's lock (its pid is in the lock file) and
+/// runs its loops (its first heartbeat reached egov-sim).
+fn wait_until_running(sim: &Sim, data: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(data.join("kiosk.lock"))
+        .ok()
+        .is_none_or(|held| held.trim() != pid.to_string())
+        || fleet_row(sim).is_none()
+    {
+        assert!(Instant::now() < deadline, "kiosk run never got going");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Regression: `kiosk sync --once` beside a running kiosk marked the running kiosk's command
+/// as cut off by a restart. Now the support commands that write say a kiosk is running and
+/// touch nothing; those that only read still work.
+#[test]
+fn support_commands_that_write_refuse_while_a_kiosk_runs() {
+    let sim = Sim::start(50, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let data = dir.path().join("data");
+    let mut running = Running::start(&config);
+    let pid = running.0.id();
+    wait_until_running(&sim, &data, pid);
+    // As if the running kiosk were in the middle of a command.
+    let mirror = kiosk::mirror::Mirror::open(&data.join("mirror.db")).unwrap();
+    mirror
+        .conn()
+        .execute(
+            "INSERT INTO commands (id, action, state) VALUES (999, '{}', 'running')",
+            [],
+        )
+        .unwrap();
+
+    for args in [&["sync", "--once"][..], &["rate", "5"]] {
+        let refused = kiosk(&config, args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        let said = stderr(&refused);
+        assert!(
+            said.contains("a kiosk is running on") && said.contains(&format!("(pid {pid})")),
+            "{args:?}: {said}"
+        );
+    }
+    assert_eq!(
+        mirror.command_state(999).unwrap(),
+        Some(("running".into(), None, false)),
+        "the running kiosk's command is left alone"
+    );
+    assert_eq!(mirror.rating_counts().unwrap(), (0, 0, 0));
+    let status = kiosk(&config, &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+
+    send_signal(pid, "TERM");
+    assert!(running.0.wait().unwrap().success());
+    // Stopped for real: now the command was cut off, and the support commands run.
+    let synced = kiosk(&config, &["sync", "--once"]);
+    assert!(synced.status.success(), "{}", stderr(&synced));
+    assert_eq!(
+        mirror.command_state(999).unwrap(),
+        Some(("done".into(), Some(false), false))
+    );
+    assert!(kiosk(&config, &["rate", "5"]).status.success());
+}
+
+/// `kiosk status`'s display schedule in force, as JSON.
+fn display_schedule(config: &Path) -> serde_json::Value {
+    let status = kiosk(config, &["status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    json["display_schedule"].clone()
+}
+
+fn wait_for_schedule(config: &Path, source: &str, on: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = display_schedule(config);
+        if shown["source"] == source && shown["schedule"]["on"] == on {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the kiosk never showed the {source} schedule from {on}: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kiosk-admin command … set-display-schedule` and `clear-display-schedule` through egov-sim
+/// to a running kiosk; a schedule that is not one is refused before it is queued.
+#[test]
+fn an_administrator_sets_and_clears_the_display_schedule_of_a_kiosk() {
+    let sim = Sim::start(20, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let published = display_schedule(&config);
+    assert_eq!(published["source"], "published", "{published}");
+    let published_on = published["schedule"]["on"].as_str().unwrap().to_owned();
+    let _running = Running::start(&config);
+    let command = |args: &[&str]| {
+        let mut all = vec!["command", "test-kiosk"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--upstream", &sim.url, "--token", ADMIN_TOKEN]);
+        admin(&all)
+    };
+
+    for (args, why) in [
+        (
+            &[
+                "set-display-schedule",
+                "--on",
+                "25:00",
+                "--off",
+                "21:00",
+                "--weekdays",
+                "1",
+            ][..],
+            "on must be HH:MM",
+        ),
+        (
+            &["set-display-schedule", "--on", "07:30", "--off", "21:00"],
+            "weekdays must be 1",
+        ),
+        (
+            &["set-display-schedule", "--off", "21:00", "--weekdays", "1"],
+            "needs --on",
+        ),
+        (
+            &["screenshot", "--on", "07:30"],
+            "set-display-schedule only",
+        ),
+    ] {
+        let refused = command(args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&refused).contains(why),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+
+    let set = command(&[
+        "set-display-schedule",
+        "--on",
+        "07:30",
+        "--off",
+        "21:00",
+        "--weekdays",
+        "1,2,3,4,5,6",
+    ]);
+    assert!(set.status.success(), "{}", stderr(&set));
+    wait_for_schedule(&config, "command", "07:30");
+    let shown = display_schedule(&config);
+    assert_eq!(
+        shown["schedule"]["weekdays"],
+        serde_json::json!([1, 2, 3, 4, 5, 6])
+    );
+
+    let cleared = command(&["clear-display-schedule"]);
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    wait_for_schedule(&config, "published", &published_on);
+}
+
+/// What `kiosk run` tells systemd, read from a notify socket as systemd would hold it:
+/// READY=1 once it runs, WATCHDOG=1 every half WatchdogSec, STOPPING=1 on SIGTERM, then a
+/// clean exit.
+#[test]
+fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
+    let sim = Sim::start(20, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    // Generous: a message late on a loaded machine is still read.
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .env("NOTIFY_SOCKET", &socket_path)
+        // WatchdogSec=0.4 s: a ping every 0.2 s.
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let next = || {
+        let mut buf = [0u8; 256];
+        let n = socket.recv(&mut buf).expect("a message from the kiosk");
+        String::from_utf8_lossy(&buf[..n]).trim().to_owned()
+    };
+    let mut messages = Vec::new();
+    while messages.iter().filter(|m| *m == "WATCHDOG=1").count() < 3 {
+        messages.push(next());
+    }
+    assert_eq!(messages[0], "READY=1", "{messages:?}");
+    assert!(
+        messages[1..].iter().all(|m| m == "WATCHDOG=1"),
+        "{messages:?}"
+    );
+    send_signal(running.0.id(), "TERM");
+    while next() != "STOPPING=1" {}
+    assert!(running.0.wait().unwrap().success());
+}
+
+/// Regression: against an upstream that has published no content yet, `sync --once` exited
+/// 2 although the case sync succeeded. No release yet is a state: exit 0, and no fault.
+#[test]
+fn sync_once_before_any_release_is_published_succeeds() {
+    let sim = Sim::start(30, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.url, 100);
+    let synced = kiosk(&config, &["sync", "--once"]);
+    assert!(synced.status.success(), "{}", stderr(&synced));
+    let said = stdout(&synced);
+    assert!(
+        said.contains("cases: ") && said.contains("content: no release published yet"),
+        "{said}"
+    );
+    let status = kiosk(&config, &["status"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["faults"], serde_json::json!([]), "{json}");
+    assert_eq!(json["content"]["sample"], true);
 }

@@ -13,17 +13,19 @@ use kiosk::content::release::{self, Release};
 use kiosk::content::store::BlobStore;
 use kiosk::content::{ContentSync, Polled, install_sample_if_empty, sample};
 use kiosk::error::Error;
-use kiosk::heartbeat::{self, CommandTargets, NoScreen};
-use kiosk::mirror::Mirror;
+use kiosk::heartbeat::NoScreen;
 use kiosk::mirror::content::PageRequest;
+use kiosk::mirror::{AsyncMirror, Durability, Mirror};
 use kiosk::sync::cases::CaseSync;
 use protocol::client::Client;
 use protocol::content::{ManifestError, generate_signing_key};
 use protocol::items::{Item, Notice};
-use tokio::sync::Notify;
 
 struct Kiosk {
     _dir: tempfile::TempDir,
+    /// The content loop's connection.
+    writer: AsyncMirror,
+    /// Another connection, as the UI reads through.
     mirror: Mirror,
     sync: ContentSync,
 }
@@ -39,8 +41,10 @@ fn kiosk_served_by(client: Client) -> Kiosk {
     let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
     install_sample_if_empty(&mut mirror, &store, Utc::now()).unwrap();
     let sync = ContentSync::new(client, vec![demo_key().verifying_key()], store);
+    let writer = AsyncMirror::from(Mirror::open(&dir.path().join("mirror.db")).unwrap());
     Kiosk {
         _dir: dir,
+        writer,
         mirror,
         sync,
     }
@@ -86,7 +90,7 @@ fn has_notice(k: &Kiosk, version: u64) -> bool {
 }
 
 async fn poll(k: &mut Kiosk) -> kiosk::Result<Polled> {
-    k.sync.poll(&mut k.mirror, false, Utc::now()).await
+    k.sync.poll(&k.writer, false, Utc::now()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +120,7 @@ async fn releases_apply_whole_and_only_new_blobs_are_downloaded() {
     assert!(has_notice(&k, 1));
     assert_eq!(poll(&mut k).await.unwrap(), Polled::NotModified);
     assert_eq!(
-        k.sync.poll(&mut k.mirror, true, Utc::now()).await.unwrap(),
+        k.sync.poll(&k.writer, true, Utc::now()).await.unwrap(),
         Polled::AlreadyApplied
     );
 
@@ -164,7 +168,9 @@ fn assert_refused(k: &Kiosk, outcome: kiosk::Result<Polled>, why: &str) {
     let err = outcome.expect_err("the release must be refused");
     assert_eq!(version(k), Some(1), "old content stays after: {err}");
     assert!(has_notice(k, 1), "old items stay after: {err}");
-    let heartbeat = kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, Utc::now()).unwrap();
+    let faults = k.mirror.faults().unwrap();
+    let heartbeat =
+        kiosk::heartbeat::build(&k.mirror, common::HALL, 1, 1, &faults, Utc::now()).unwrap();
     assert!(
         heartbeat
             .faults
@@ -256,7 +262,7 @@ async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
         vec![demo_key().verifying_key()],
         store,
     );
-    let outcome = rollback.poll(&mut k.mirror, false, Utc::now()).await;
+    let outcome = rollback.poll(&k.writer, false, Utc::now()).await;
     assert!(
         matches!(
             outcome,
@@ -314,7 +320,7 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
             .is_err()
     );
 
-    beat(&sim, &k.mirror).await;
+    beat(&sim, &k).await;
     let reported = fleet_faults(&sim).await;
     assert!(
         reported
@@ -330,7 +336,7 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
         .await
         .unwrap();
     poll(&mut k).await.unwrap();
-    beat(&sim, &k.mirror).await;
+    beat(&sim, &k).await;
     let parts: Vec<String> = fleet_faults(&sim)
         .await
         .into_iter()
@@ -339,24 +345,9 @@ async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
     assert_eq!(parts, ["cases"]);
 }
 
-/// Sends one heartbeat of `mirror` to `sim`.
-async fn beat(sim: &Sim, mirror: &Mirror) {
-    let targets = CommandTargets {
-        sync_now: Arc::new(Notify::new()),
-        reload_content: Arc::new(Notify::new()),
-        screen: Arc::new(NoScreen),
-    };
-    heartbeat::beat(
-        &sim.device_client(),
-        mirror,
-        "test-kiosk",
-        common::HALL,
-        1,
-        &targets,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+/// Sends one heartbeat of the kiosk's mirror to `sim`.
+async fn beat(sim: &Sim, k: &Kiosk) {
+    common::beat(&common::heartbeats(sim, Arc::new(NoScreen)), &k.writer).await;
 }
 
 async fn fleet_faults(sim: &Sim) -> Vec<protocol::devices::Fault> {
@@ -476,4 +467,129 @@ async fn a_release_published_between_manifest_and_signature_is_not_a_fault() {
     ));
     assert_eq!(manifests_served.load(Ordering::SeqCst), 2);
     assert_eq!(k.mirror.faults().unwrap(), []);
+}
+
+/// The blob files of `release` that are on the kiosk's disk, and those that are not.
+fn on_disk(blobs: &std::path::Path, release: &Release) -> (usize, usize) {
+    let held = release
+        .blobs
+        .keys()
+        .filter(|sha| blobs.join(sha.as_str()).is_file())
+        .count();
+    (held, release.blobs.len() - held)
+}
+
+/// Power-cut order of a release: its blobs are all on the disk before the commit that
+/// references them, and the previous release's blobs are deleted only after that commit
+/// (which syncs: the content connection is `Durability::Synced`). A commit hook on the
+/// content connection looks at the disk at the moment of the commit; a trigger failing the
+/// commit shows that a release that cannot be stored deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_blobs_go_only_after_the_new_release_is_committed() {
+    let sim = Sim::start(10, &[]);
+    let k = kiosk_with_release_1(&sim).await;
+    let blobs = k._dir.path().join("blobs");
+    let (v1, v2) = (release(1, &demo_key()), release(2, &demo_key()));
+    let only_v1 = v1
+        .blobs
+        .keys()
+        .filter(|sha| !v2.blobs.contains_key(*sha))
+        .count();
+    assert_eq!(only_v1, 1, "release 1's own notice");
+    v2.publish(&sim.admin_client()).await.unwrap();
+
+    // A release the mirror cannot store: nothing of the old one is deleted.
+    k.mirror
+        .conn()
+        .execute_batch(
+            "CREATE TRIGGER full_disk BEFORE UPDATE ON content_state
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END;",
+        )
+        .unwrap();
+    let mut k = k;
+    let outcome = poll(&mut k).await;
+    assert!(
+        outcome.as_ref().is_err_and(Error::is_storage),
+        "{outcome:?}"
+    );
+    assert_refused(&k, outcome, "disk is full");
+    assert_eq!(on_disk(&blobs, &v1), (v1.blobs.len(), 0), "release 1 whole");
+
+    k.mirror
+        .conn()
+        .execute_batch("DROP TRIGGER full_disk")
+        .unwrap();
+    let at_commit = Arc::new(std::sync::Mutex::new(Vec::new()));
+    k.writer.lock().conn().commit_hook(Some({
+        let (at_commit, blobs, v1, v2) = (
+            at_commit.clone(),
+            blobs.clone(),
+            release(1, &demo_key()),
+            release(2, &demo_key()),
+        );
+        move || {
+            at_commit
+                .lock()
+                .unwrap()
+                .push((on_disk(&blobs, &v1), on_disk(&blobs, &v2)));
+            false
+        }
+    }));
+    assert!(matches!(
+        poll(&mut k).await.unwrap(),
+        Polled::Applied { version: 2, .. }
+    ));
+    // Two commits: the release's, with both releases whole on the disk, and then the one
+    // clearing the content fault of the failed attempt, after release 1's own blob went.
+    let whole = (v1.blobs.len(), 0);
+    let v1_pruned = (v1.blobs.len() - 1, 1);
+    let new_whole = (v2.blobs.len(), 0);
+    assert_eq!(
+        *at_commit.lock().unwrap(),
+        [(whole, new_whole), (v1_pruned, new_whole)]
+    );
+    assert_eq!(on_disk(&blobs, &v1), v1_pruned);
+    assert_eq!(on_disk(&blobs, &v2), (v2.blobs.len(), 0));
+}
+
+/// Accepted data is refused on a connection whose commits a power cut could take back, and
+/// every connection the kiosk opens for it syncs each commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_and_ratings_are_stored_only_through_synced_connections() {
+    let sim = Sim::start(10, &[]);
+    let k = kiosk(&sim);
+    let path = k._dir.path().join("mirror.db");
+    assert_eq!(k.mirror.durability().unwrap(), Durability::Synced);
+    let synchronous: i64 = k
+        .mirror
+        .conn()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(synchronous, 2, "FULL");
+    let feed = Mirror::open_with(&path, Durability::Refetchable).unwrap();
+    assert_eq!(feed.durability().unwrap(), Durability::Refetchable);
+    let refused = feed
+        .record_rating("k", common::HALL, None, 5, &[], Utc::now())
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("syncs every commit"),
+        "{refused}"
+    );
+    assert_eq!(k.mirror.rating_counts().unwrap(), (0, 0, 0));
+
+    release(1, &demo_key())
+        .publish(&sim.admin_client())
+        .await
+        .unwrap();
+    let outcome = k
+        .sync
+        .poll(&AsyncMirror::from(feed), false, Utc::now())
+        .await;
+    assert!(
+        outcome
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("syncs every commit")),
+        "{outcome:?}"
+    );
+    assert!(k.mirror.content_status().unwrap().unwrap().sample);
 }

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
-use common::{HALL, Sim};
-use kiosk::heartbeat::{self, CommandTargets, NoScreen, ScreenSource};
+use common::{HALL, Sim, beat, heartbeats};
+use kiosk::heartbeat::{self, NoScreen, ScreenSource};
 use kiosk::mirror::schedule::{EffectiveSchedule, ScheduleSource};
-use kiosk::mirror::{FaultSource, Mirror};
+use kiosk::mirror::{AsyncMirror, FaultSource, Mirror};
 use kiosk::ratings;
 use protocol::devices::{CommandAction, DisplaySchedule};
-use tokio::sync::Notify;
 
 const DEVICE: &str = "test-kiosk";
 
@@ -28,26 +27,9 @@ impl ScreenSource for CountingScreen {
     }
 }
 
-fn targets(screen: Arc<dyn ScreenSource>) -> CommandTargets {
-    CommandTargets {
-        sync_now: Arc::new(Notify::new()),
-        reload_content: Arc::new(Notify::new()),
-        screen,
-    }
-}
-
-async fn beat(sim: &Sim, mirror: &Mirror, targets: &CommandTargets) -> usize {
-    heartbeat::beat(
-        &sim.device_client(),
-        mirror,
-        DEVICE,
-        HALL,
-        42,
-        targets,
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+/// A mirror in `dir`, as the heartbeat loop holds it.
+fn open(dir: &tempfile::TempDir) -> AsyncMirror {
+    AsyncMirror::from(Mirror::open(&dir.path().join("mirror.db")).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,11 +37,11 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
     let sim = Sim::start(10, &[]);
     let admin = sim.admin_client();
     let dir = tempfile::tempdir().unwrap();
-    let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
+    let mirror = open(&dir);
     let screen = Arc::new(CountingScreen(AtomicUsize::new(0)));
-    let targets = targets(screen.clone());
+    let heartbeats = heartbeats(&sim, screen.clone());
 
-    assert_eq!(beat(&sim, &mirror, &targets).await, 0);
+    assert_eq!(beat(&heartbeats, &mirror).await, 0);
     let schedule = DisplaySchedule {
         on: "08:00".into(),
         off: "18:00".into(),
@@ -87,11 +69,11 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
         .await
         .unwrap();
 
-    assert_eq!(beat(&sim, &mirror, &targets).await, 4);
+    assert_eq!(beat(&heartbeats, &mirror).await, 4);
     assert_eq!(screen.0.load(Ordering::SeqCst), 1);
     assert_eq!(admin.screenshot(DEVICE, shot.id).await.unwrap(), PNG);
     assert_eq!(
-        mirror.display_schedule().unwrap(),
+        mirror.lock().display_schedule().unwrap(),
         Some(EffectiveSchedule {
             schedule,
             source: ScheduleSource::Command
@@ -100,7 +82,7 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
     // The sync-now command woke the case sync loop.
     tokio::time::timeout(
         std::time::Duration::from_secs(1),
-        targets.sync_now.notified(),
+        heartbeats.targets.sync_now.notified(),
     )
     .await
     .expect("sync was triggered");
@@ -108,20 +90,21 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
     // Pretend the heartbeat carrying the results was lost after the kiosk marked them
     // reported: the upstream delivers the commands again, and they do not run again.
     mirror
+        .lock()
         .conn()
         .execute("UPDATE commands SET reported = 1", [])
         .unwrap();
-    assert_eq!(beat(&sim, &mirror, &targets).await, 0);
+    assert_eq!(beat(&heartbeats, &mirror).await, 0);
     assert_eq!(
         screen.0.load(Ordering::SeqCst),
         1,
         "the screenshot ran once"
     );
     assert_eq!(
-        mirror.command_state(sync.id).unwrap(),
+        mirror.lock().command_state(sync.id).unwrap(),
         Some(("done".into(), Some(true), false))
     );
-    beat(&sim, &mirror, &targets).await;
+    beat(&heartbeats, &mirror).await;
 
     let fleet = admin.fleet().await.unwrap();
     let me = fleet
@@ -140,17 +123,28 @@ async fn commands_run_once_and_their_results_reach_the_fleet_view() {
 async fn the_first_heartbeat_after_an_outage_does_not_report_the_outage() {
     let sim = Sim::start(10, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
-    let targets = targets(Arc::new(NoScreen));
-    let down = protocol::client::Client::with_token("http://127.0.0.1:9/", None).unwrap();
+    let mirror = open(&dir);
+    let mut heartbeats = heartbeats(&sim, Arc::new(NoScreen));
+    let sim_client = std::mem::replace(
+        &mut heartbeats.client,
+        protocol::client::Client::with_token("http://127.0.0.1:9/", None).unwrap(),
+    );
     assert!(
-        heartbeat::beat(&down, &mirror, DEVICE, HALL, 1, &targets, Utc::now())
+        heartbeats
+            .beat(&mirror, 1, Vec::new(), Utc::now())
             .await
             .is_err()
     );
-    assert_eq!(mirror.faults().unwrap()[0].source, FaultSource::Heartbeat);
+    let faults = mirror.lock().faults().unwrap();
+    assert_eq!(faults[0].source, FaultSource::Heartbeat);
 
-    beat(&sim, &mirror, &targets).await;
+    // The data plane's record of that fault goes with the next heartbeat, which leaves out
+    // the heartbeat's own.
+    heartbeats.client = sim_client;
+    heartbeats
+        .beat(&mirror, 1, faults, Utc::now())
+        .await
+        .unwrap();
     let fleet = sim.admin_client().fleet().await.unwrap();
     let me = fleet
         .devices
@@ -161,7 +155,7 @@ async fn the_first_heartbeat_after_an_outage_does_not_report_the_outage() {
         (&me.heartbeat.last_error, &me.heartbeat.faults),
         (&None, &vec![])
     );
-    assert_eq!(mirror.faults().unwrap(), []);
+    assert_eq!(mirror.lock().faults().unwrap(), []);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,14 +163,14 @@ async fn a_headless_screenshot_fails_with_a_clear_result() {
     let sim = Sim::start(10, &[]);
     let admin = sim.admin_client();
     let dir = tempfile::tempdir().unwrap();
-    let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
-    let targets = targets(Arc::new(NoScreen));
+    let mirror = open(&dir);
+    let heartbeats = heartbeats(&sim, Arc::new(NoScreen));
     let shot = admin
         .queue_command(DEVICE, &CommandAction::Screenshot)
         .await
         .unwrap();
-    beat(&sim, &mirror, &targets).await;
-    let built = heartbeat::build(&mirror, HALL, 1, 1, Utc::now()).unwrap();
+    beat(&heartbeats, &mirror).await;
+    let built = heartbeat::build(&mirror.lock(), HALL, 1, 1, &[], Utc::now()).unwrap();
     assert_eq!(built.completed.len(), 1);
     assert!(!built.completed[0].ok);
     assert!(
@@ -186,9 +180,9 @@ async fn a_headless_screenshot_fails_with_a_clear_result() {
             .unwrap()
             .contains("headless")
     );
-    beat(&sim, &mirror, &targets).await;
+    beat(&heartbeats, &mirror).await;
     assert_eq!(
-        mirror.command_state(shot.id).unwrap(),
+        mirror.lock().command_state(shot.id).unwrap(),
         Some(("done".into(), Some(false), true))
     );
     assert!(admin.screenshot(DEVICE, shot.id).await.is_err());
@@ -206,7 +200,7 @@ fn a_command_cut_off_by_a_restart_is_reported_failed_not_rerun() {
         )
         .unwrap();
     assert_eq!(heartbeat::fail_interrupted(&mirror).unwrap(), 1);
-    let built = heartbeat::build(&mirror, HALL, 1, 1, Utc::now()).unwrap();
+    let built = heartbeat::build(&mirror, HALL, 1, 1, &[], Utc::now()).unwrap();
     assert_eq!(built.completed[0].id, 7);
     assert!(!built.completed[0].ok);
 }
@@ -222,6 +216,7 @@ fn sim_rating_count(sim: &Sim) -> u64 {
 async fn ratings_are_delivered_exactly_once() {
     let sim = Sim::start(10, &[]);
     let dir = tempfile::tempdir().unwrap();
+    let outbox = open(&dir);
     let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
     let now = Utc::now();
     mirror
@@ -255,16 +250,16 @@ async fn ratings_are_delivered_exactly_once() {
 
     // The upstream is down: nothing is lost, the fault is recorded.
     let down = protocol::client::Client::with_token("http://127.0.0.1:9/", Some("t")).unwrap();
-    let report = ratings::deliver(&down, &mirror, now).await.unwrap();
-    assert_eq!(report.pending, 3);
+    assert!(ratings::deliver(&down, &outbox, now).await.is_err());
+    assert_eq!(mirror.rating_counts().unwrap(), (3, 0, 0));
     let faults = mirror.faults().unwrap();
     assert_eq!(faults.len(), 1, "{faults:?}");
     assert_eq!(faults[0].source, FaultSource::Ratings);
 
-    let report = ratings::deliver(&sim.device_client(), &mirror, now)
+    let report = ratings::deliver(&sim.device_client(), &outbox, now)
         .await
         .unwrap();
-    assert_eq!((report.delivered, report.pending), (3, 0));
+    assert_eq!(report.delivered, 3);
     assert_eq!(mirror.rating_counts().unwrap(), (0, 3, 0));
     assert_eq!(sim_rating_count(&sim), 3);
 
@@ -277,7 +272,7 @@ async fn ratings_are_delivered_exactly_once() {
             [replayed.to_string()],
         )
         .unwrap();
-    let report = ratings::deliver(&sim.device_client(), &mirror, now)
+    let report = ratings::deliver(&sim.device_client(), &outbox, now)
         .await
         .unwrap();
     assert_eq!(report.delivered, 1);
@@ -289,6 +284,7 @@ async fn ratings_are_delivered_exactly_once() {
 async fn a_rating_the_upstream_refuses_is_kept_and_not_resent() {
     let sim = Sim::start(10, &[]);
     let dir = tempfile::tempdir().unwrap();
+    let outbox = open(&dir);
     let mirror = Mirror::open(&dir.path().join("mirror.db")).unwrap();
     let id = mirror
         .record_rating(DEVICE, HALL, None, 4, &[], Utc::now())
@@ -301,12 +297,12 @@ async fn a_rating_the_upstream_refuses_is_kept_and_not_resent() {
             [id.to_string()],
         )
         .unwrap();
-    let report = ratings::deliver(&sim.device_client(), &mirror, Utc::now())
+    let report = ratings::deliver(&sim.device_client(), &outbox, Utc::now())
         .await
         .unwrap();
     assert_eq!((report.refused, report.delivered), (1, 0));
     assert_eq!(mirror.rating_counts().unwrap(), (0, 0, 1));
-    let again = ratings::deliver(&sim.device_client(), &mirror, Utc::now())
+    let again = ratings::deliver(&sim.device_client(), &outbox, Utc::now())
         .await
         .unwrap();
     assert_eq!(again, ratings::Delivered::default());

@@ -43,8 +43,15 @@ pub enum ClientError {
     /// A complete answer that does not follow the contract.
     #[error("answer does not follow the contract: {0}")]
     Contract(String),
+    /// (The cause is in the message, so it is not a `source` too: `{:#}` would say it twice.)
     #[error("invalid URL: {0}")]
-    Url(#[from] url::ParseError),
+    Url(url::ParseError),
+}
+
+impl From<url::ParseError> for ClientError {
+    fn from(e: url::ParseError) -> Self {
+        Self::Url(e)
+    }
 }
 
 impl ClientError {
@@ -91,6 +98,8 @@ pub enum Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestFetch {
     NotModified,
+    /// No release has been published yet (a 404 for the manifest): a state, not a failure.
+    NotPublished,
     Fetched {
         manifest: Vec<u8>,
         signature: String,
@@ -307,7 +316,12 @@ impl Client {
         if let Some(etag) = etag {
             builder = builder.header(header::IF_NONE_MATCH, etag);
         }
-        let response = self.send(builder).await?;
+        let response = match self.send(builder).await {
+            Err(ClientError::Rejected { status: 404, .. }) => {
+                return Ok(ManifestFetch::NotPublished);
+            }
+            sent => sent?,
+        };
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(ManifestFetch::NotModified);
         }

@@ -39,6 +39,40 @@ pub struct Heartbeat {
     /// Results of commands run since the previous heartbeat.
     #[serde(default)]
     pub completed: Vec<CommandResult>,
+    /// What a GPS bridge reports besides (absent for kiosks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeHealth>,
+}
+
+/// A GPS bridge's own health: its docked units and its plot outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeHealth {
+    /// Serial ports with a unit docked now.
+    pub docked_units: Vec<DockedUnit>,
+    /// Plots waiting for delivery.
+    pub outbox_depth: u32,
+    /// When the oldest plot still waiting was recorded.
+    #[serde(default)]
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+    /// When the upstream last accepted a plot.
+    #[serde(default)]
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    /// Plots the upstream refused (4xx), kept with its reason, never retried.
+    #[serde(default)]
+    pub rejected: u32,
+    /// When the parcel and mining-right layers were last read to their end.
+    #[serde(default)]
+    pub layers_synced_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockedUnit {
+    pub port: String,
+    /// USB product or known model name, when known.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// A part of a device that is failing, with its latest error; reported until the part
@@ -88,9 +122,12 @@ pub enum CommandAction {
     ReloadContent,
     /// Capture the screen and `PUT` it to `/api/v1/devices/{id}/screenshots/{command_id}`.
     Screenshot,
-    SetDisplaySchedule {
-        schedule: DisplaySchedule,
-    },
+    /// Follow this display schedule instead of the published one, until a content release
+    /// changes the published one.
+    SetDisplaySchedule { schedule: DisplaySchedule },
+    /// Drop the schedule a `set_display_schedule` command set: the published one (if any)
+    /// is in force again.
+    ClearDisplaySchedule,
 }
 
 /// A queued command, as delivered in a heartbeat reply.
@@ -162,6 +199,41 @@ mod tests {
         let back: Command = serde_json::from_value(json).unwrap();
         assert_eq!(back, command);
         assert!(serde_json::from_str::<CommandAction>(r#"{"action":"reboot"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<CommandAction>(r#"{"action":"clear_display_schedule"}"#)
+                .unwrap(),
+            CommandAction::ClearDisplaySchedule
+        );
+    }
+
+    #[test]
+    fn a_kiosk_heartbeat_has_no_bridge_part_and_a_bridges_round_trips() {
+        let kiosk = serde_json::json!({"kind": "kiosk", "hall_id": "h", "app_version": "0.1.0",
+            "uptime_s": 1, "free_disk_bytes": 2});
+        let parsed: Heartbeat = serde_json::from_value(kiosk.clone()).unwrap();
+        assert_eq!(parsed.bridge, None);
+        assert!(
+            serde_json::to_value(&parsed)
+                .unwrap()
+                .get("bridge")
+                .is_none()
+        );
+        let mut bridge = parsed;
+        bridge.kind = DeviceKind::GpsBridge;
+        bridge.bridge = Some(BridgeHealth {
+            docked_units: vec![DockedUnit {
+                port: "/dev/ttyUSB0".into(),
+                model: Some("Garmin".into()),
+            }],
+            outbox_depth: 2,
+            oldest_pending_at: Some("2026-12-01T08:00:00Z".parse().unwrap()),
+            last_delivery_at: None,
+            rejected: 1,
+            layers_synced_at: None,
+        });
+        let json = serde_json::to_value(&bridge).unwrap();
+        assert_eq!(json["bridge"]["outbox_depth"], 2);
+        assert_eq!(serde_json::from_value::<Heartbeat>(json).unwrap(), bridge);
     }
 
     #[test]

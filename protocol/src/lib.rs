@@ -7,6 +7,7 @@
 //!
 //! `docs/api.yaml` is the OpenAPI description of the same contract.
 
+pub mod backoff;
 pub mod cases;
 pub mod client;
 pub mod content;

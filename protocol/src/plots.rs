@@ -39,18 +39,31 @@ pub struct PlotSubmission {
     pub office_id: String,
     pub name: String,
     pub surveyed_at: DateTime<Utc>,
-    /// Corners in boundary order, the ring not repeated at the end.
+    /// Corners of the outer boundary in boundary order, the ring not repeated at the end.
     pub corners: Vec<Corner>,
+    /// Inner rings (holes: a courtyard, another's land) taken out of the plot, each like
+    /// `corners`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<Vec<Corner>>,
     /// Area computed by the bridge in the CGCS2000 Gauss-Krüger plane.
     #[serde(default)]
     pub area_m2: Option<f64>,
+    /// 1-σ uncertainty of `area_m2` from the corners' σ, m².
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_uncertainty_m2: Option<f64>,
     /// Warnings the bridge showed the officer (poor accuracy, overlaps…).
     #[serde(default)]
     pub warnings: Vec<String>,
 }
 
-/// Geometry limits shared by the bridge's checks and the server's.
+/// Geometry limits shared by the bridge's checks and the server's: corners of all rings.
 pub const MAX_CORNERS: usize = 1_000;
+
+/// Whether a CGCS2000 position lies within China's bounds; anything else is a wrong datum or
+/// a bad fix.
+pub fn in_china(lon: f64, lat: f64) -> bool {
+    (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat)
+}
 
 impl PlotSubmission {
     /// Checks what can be checked without geometry libraries: sizes and coordinate ranges.
@@ -62,13 +75,15 @@ impl PlotSubmission {
                 self.corners.len()
             ));
         }
-        if self.corners.len() > MAX_CORNERS {
+        if let Some(hole) = self.holes.iter().position(|h| h.len() < 3) {
+            return Err(format!("hole {} needs at least 3 corners", hole + 1));
+        }
+        let count = self.corners.len() + self.holes.iter().map(Vec::len).sum::<usize>();
+        if count > MAX_CORNERS {
             return Err(format!("a plot has at most {MAX_CORNERS} corners"));
         }
-        for c in &self.corners {
-            // China lies within these bounds; anything else is a wrong datum or a bad fix.
-            let in_china = (73.0..=136.0).contains(&c.lon) && (3.0..=54.0).contains(&c.lat);
-            if !in_china {
+        for c in self.corners.iter().chain(self.holes.iter().flatten()) {
+            if !in_china(c.lon, c.lat) {
                 return Err(format!(
                     "corner {} at ({}, {}) is outside China",
                     c.name, c.lon, c.lat

@@ -40,9 +40,14 @@ impl EgovSim {
     /// Starts egov-sim on an ephemeral loopback port with `args` added, and waits until it
     /// listens.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    /// Starts egov-sim listening on `listen` (e.g. a port an earlier test step reserved).
+    pub fn start_on(listen: &str, args: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("a temporary folder");
         let mut child = Command::new(program("egov-sim"))
-            .args(["--listen", "127.0.0.1:0", "--data"])
+            .args(["--listen", listen, "--data"])
             .arg(data.path())
             .args(args)
             .env("RUST_LOG", "egov_sim=warn")
@@ -84,5 +89,115 @@ impl Drop for EgovSim {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A loopback port free now (bound and let go), for a server started later.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a loopback port")
+        .port()
+}
+
+/// A child process killed (SIGKILL) when dropped, however the test ends.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A gps-bridge with its own data folder and configuration, run as the real binary.
+pub struct Bridge {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Bridge {
+    /// A bridge delivering to `upstream` as `device_id` of 桂阳县樟市镇国土所, reading the serial
+    /// `ports`, with quick retries and heartbeats; `extra` is appended to its configuration.
+    pub fn new(upstream: &str, device_id: &str, ports: &[PathBuf], extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let config = dir.path().join("gps-bridge.toml");
+        let ports: Vec<String> = ports.iter().map(|p| format!("{p:?}")).collect();
+        std::fs::write(
+            &config,
+            format!(
+                "database = {:?}\nruntime_dir = {:?}\n\
+                 [serial]\nports = [{}]\nscan_interval_s = 0.2\n\
+                 [upstream]\nurl = {upstream:?}\ntoken = {DEVICE_TOKEN:?}\n\
+                 device_id = {device_id:?}\noffice_id = \"hn-gyx-zsz\"\ntimeout_s = 5.0\n\
+                 [upload]\nretry_initial_s = 0.05\nretry_max_s = 0.5\n\
+                 [heartbeat]\ninterval_s = 0.5\n\
+                 [layers]\nsync_interval_s = 1.0\n{extra}",
+                dir.path().join("survey.db"),
+                dir.path().join("run"),
+                ports.join(", ")
+            ),
+        )
+        .expect("the configuration is written");
+        Self { dir, config }
+    }
+
+    /// `gps-bridge --config … run`, killed when dropped.
+    pub fn run(&self) -> Killed {
+        Killed(
+            Command::new(program("gps-bridge"))
+                .arg("--config")
+                .arg(&self.config)
+                .arg("run")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("gps-bridge run starts"),
+        )
+    }
+
+    /// A command of the bridge's (`plots`, `import FILE`...), run to its end.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(program("gps-bridge"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("gps-bridge runs")
+    }
+
+    /// `plots --json`, or nothing while there is no outbox yet.
+    pub fn plots(&self) -> Vec<serde_json::Value> {
+        let out = self.cli(&["plots", "--json", "--limit", "1000"]);
+        if !out.status.success() {
+            return Vec::new();
+        }
+        serde_json::from_slice(&out.stdout).expect("plots --json is JSON")
+    }
+
+    /// `status` of the running daemon, once it answers.
+    pub fn status(&self) -> Option<serde_json::Value> {
+        let out = self.cli(&["status"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("status is JSON"))
+    }
+}
+
+/// Polls `probe` every 100 ms until it gives something, or panics after `limit` saying what
+/// was awaited. Limits are generous: a loaded two-core machine is slow, not wrong.
+pub fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what} after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -120,7 +120,9 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
         name: "樟市镇 村民建房 1".into(),
         surveyed_at: Utc::now(),
         corners: square_around(lon, lat, 0.0001),
+        holes: vec![],
         area_m2: Some(450.0),
+        area_uncertainty_m2: None,
         warnings: vec![],
     };
     let (first, receipt) = client.post_plot("key-1", &plot).await.unwrap();
@@ -165,13 +167,88 @@ async fn plots_are_idempotent_checked_and_report_overlaps() {
 }
 
 #[tokio::test]
+async fn a_plot_with_a_hole_is_accepted_and_its_area_leaves_the_hole_out() {
+    let sim = EgovSim::start(&["--cases", "10"]);
+    let client = sim.device_client();
+    // Far from the seeded layers, so nothing else differs between the three.
+    let (lon, lat) = (100.5, 30.5);
+    let plot = |name: &str, corners: Vec<Corner>, holes: Vec<Vec<Corner>>| PlotSubmission {
+        survey_id: format!("S-{name}"),
+        device_id: "bridge-zs-01".into(),
+        office_id: "hn-gyx-zsz".into(),
+        name: name.into(),
+        surveyed_at: Utc::now(),
+        corners,
+        holes,
+        area_m2: None,
+        area_uncertainty_m2: None,
+        warnings: vec![],
+    };
+    let mut yard = square_around(lon, lat, 0.00005);
+    yard.reverse();
+    let area = |receipt: protocol::plots::PlotReceipt| receipt.area_m2;
+    let whole = area(
+        client
+            .post_plot(
+                "hole-1",
+                &plot("whole", square_around(lon, lat, 0.0002), vec![]),
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+    let with_hole = area(
+        client
+            .post_plot(
+                "hole-2",
+                &plot(
+                    "with-yard",
+                    square_around(lon, lat, 0.0002),
+                    vec![yard.clone()],
+                ),
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+    let hole = area(
+        client
+            .post_plot("hole-3", &plot("yard", yard, vec![]))
+            .await
+            .unwrap()
+            .1,
+    );
+    assert!(hole > 50.0 && whole > 10.0 * hole, "{whole} {hole}");
+    assert!(
+        (with_hole - (whole - hole)).abs() < 1e-6 * whole,
+        "{whole} - {hole} != {with_hole}"
+    );
+    // A hole outside the boundary is no plot.
+    let outside = square_around(lon + 0.01, lat, 0.00005);
+    match client
+        .post_plot(
+            "hole-4",
+            &plot("outside", square_around(lon, lat, 0.0002), vec![outside]),
+        )
+        .await
+        .unwrap_err()
+    {
+        ClientError::Rejected { status, code, .. } => {
+            assert_eq!((status, code.as_str()), (422, "invalid_geometry"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn signed_manifest_round_trips_through_the_server() {
     let sim = EgovSim::start(&["--cases", "10"]);
     let (admin, device) = (sim.admin_client(), sim.device_client());
-    assert!(matches!(
-        device.manifest(None).await,
-        Err(ClientError::Rejected { status: 404, .. })
-    ));
+    // Nothing published yet: the upstream's 404 is a state the client names.
+    assert_eq!(
+        device.manifest(None).await.unwrap(),
+        ManifestFetch::NotPublished
+    );
 
     let key = content::generate_signing_key();
     let blob = "{\"title\":\"关于规范农村宅基地审批管理的通知\"}"

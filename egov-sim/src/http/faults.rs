@@ -1,4 +1,5 @@
-//! Fault injection for tests: 5xx answers, latency, and connections dropped mid-answer.
+//! Fault injection for tests: 5xx answers, latency, and connections dropped mid-answer,
+//! decided by dice seeded with `--seed` so that a failing run can be replayed.
 //!
 //! A dropped answer is produced after the handler ran, so whatever it stored stays stored:
 //! that is the case clients must survive (their request succeeded, they never heard).
@@ -10,7 +11,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
 
 use super::error::ApiError;
 use crate::state::AppState;
@@ -20,13 +20,7 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    let (fail, drop) = {
-        let mut rng = rand::rng();
-        (
-            rng.random_bool(faults.fail_rate),
-            rng.random_bool(faults.drop_rate),
-        )
-    };
+    let (fail, drop) = faults.dice.roll(faults.fail_rate, faults.drop_rate);
     if fail {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -47,7 +47,7 @@ pub async fn post(
             // Checked only for new keys: a replay answers what was answered before.
             let polygon = match plot
                 .validate_shape()
-                .and_then(|()| geometry::plot_polygon(&plot.corners))
+                .and_then(|()| geometry::plot_polygon(&plot.corners, &plot.holes))
             {
                 Ok(polygon) => polygon,
                 Err(reason) => return Ok(Err(ApiError::unprocessable("invalid_geometry", reason))),

@@ -63,10 +63,10 @@ impl fmt::Display for UndockReason {
 
 /// Reads `candidate` until EOF, a read error, `stop`, or the event channel closing; returns why
 /// it ended. The port is opened read-only: nothing is ever sent to a unit.
-pub fn read_port(
+pub fn read_port<E: From<DeviceEvent>>(
     candidate: &PortCandidate,
     settings: &ReaderSettings,
-    events: &Sender<DeviceEvent>,
+    events: &Sender<E>,
     stop: &AtomicBool,
 ) -> UndockReason {
     let Some(&(first_baud, first_framing)) = settings.lines.first() else {
@@ -89,7 +89,11 @@ pub fn read_port(
             framing,
         })
     };
-    if locked && events.blocking_send(info(settings.lines[0])).is_err() {
+    if locked
+        && events
+            .blocking_send(info(settings.lines[0]).into())
+            .is_err()
+    {
         return UndockReason::Stopped;
     }
     let mut framer = Framer::new(settings.framer);
@@ -121,7 +125,7 @@ pub fn read_port(
             {
                 locked = true;
                 if events
-                    .blocking_send(info(settings.lines[line_index]))
+                    .blocking_send(info(settings.lines[line_index]).into())
                     .is_err()
                 {
                     return UndockReason::Stopped;
@@ -141,7 +145,7 @@ pub fn read_port(
         }
         if locked {
             for event in out.drain(..) {
-                if events.blocking_send(event).is_err() {
+                if events.blocking_send(event.into()).is_err() {
                     return UndockReason::Stopped;
                 }
             }

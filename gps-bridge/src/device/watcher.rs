@@ -15,12 +15,12 @@ use super::{DeviceEvent, ReaderSettings, discover, read_port};
 use crate::log_limit::LogLimiter;
 
 /// Watches until `stop` is set; returns after every reader has ended.
-pub fn watch(
+pub fn watch<E: From<DeviceEvent> + Send + 'static>(
     allowed: Vec<(u16, u16)>,
     configured: Vec<PathBuf>,
     settings: ReaderSettings,
     scan_interval: Duration,
-    events: Sender<DeviceEvent>,
+    events: Sender<E>,
     stop: Arc<AtomicBool>,
 ) {
     let active: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -48,10 +48,13 @@ pub fn watch(
             readers.push(thread::spawn(move || {
                 let reason = read_port(&candidate, &settings, &events, &stop);
                 // The bridge logs why (if it is still there to be told).
-                let _ = events.blocking_send(DeviceEvent::Undocked {
-                    port: candidate.path.clone(),
-                    reason,
-                });
+                let _ = events.blocking_send(
+                    DeviceEvent::Undocked {
+                        port: candidate.path.clone(),
+                        reason,
+                    }
+                    .into(),
+                );
                 active
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)

@@ -43,6 +43,8 @@ pub enum Reject {
     MalformedChecksum,
     /// The checksum does not match the contents.
     BadChecksum,
+    /// The address is no talker and sentence type gpsd knows (`$LOG108`, `$IMGSA`).
+    BadAddress,
 }
 
 impl Reject {
@@ -56,6 +58,7 @@ impl Reject {
             Reject::NoChecksum => "no_checksum",
             Reject::MalformedChecksum => "malformed_checksum",
             Reject::BadChecksum => "bad_checksum",
+            Reject::BadAddress => "bad_address",
         }
     }
 }
@@ -419,7 +422,17 @@ fn finish(
     config: FramerConfig,
     on_line: &mut impl FnMut(Result<Line<'_>, Reject>),
 ) {
-    on_line(check_line(line, body_xor, config).map(|without_sum| Line {
+    // The checksum first: a garbled line is a bad checksum, and `bad_address` counts only
+    // sentences that arrived whole from something that is not an NMEA talker. (gpsd's lexer
+    // looks at the address first; either order accepts the same sentences.)
+    let checked = check_line(line, body_xor, config).and_then(|without_sum| {
+        if super::address::is_valid(line[0], &line[1..]) {
+            Ok(without_sum)
+        } else {
+            Err(Reject::BadAddress)
+        }
+    });
+    on_line(checked.map(|without_sum| Line {
         raw: line,
         payload: &line[1..without_sum.len()],
     }));

@@ -1,6 +1,7 @@
 //! NMEA 0183, sans-io: [`Framer`] turns a byte stream into checksum-checked lines, [`decode`]
 //! turns a line into a typed [`Sentence`]. Nothing here allocates per sentence or does I/O.
 
+mod address;
 mod fields;
 mod framer;
 mod sentence;

@@ -43,6 +43,25 @@ fn checksum_is_checked_in_either_case() {
 }
 
 #[test]
+fn an_address_gpsd_does_not_take_is_rejected_as_such() {
+    // The RGM-3800's logging line, from the gpsd corpus: a valid checksum, not NMEA.
+    let input = b"$LOG108,1,100,100,0,0,5,0,4,462*61\r\n$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n";
+    assert_eq!(
+        frame_default(input),
+        vec![
+            Err(Reject::BadAddress),
+            Ok("$GPGSA,A,1,,,,,,,,,,,,,,,*1E".to_owned())
+        ]
+    );
+    assert_eq!(Reject::BadAddress.name(), "bad_address");
+    // A garbled line is still a bad checksum, whatever its address.
+    assert_eq!(
+        frame_default(b"$LOG108,1,100,100,0,0,5,0,4,462*62\r\n"),
+        vec![Err(Reject::BadChecksum)]
+    );
+}
+
+#[test]
 fn missing_checksum_is_rejected_unless_configured() {
     let input = b"$GPGGA,120824,3908.8199,N,00023.0832,W,1,08,0.9,545.4,M,46.9,M,,\r\n";
     assert_eq!(frame_default(input), vec![Err(Reject::NoChecksum)]);

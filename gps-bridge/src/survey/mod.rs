@@ -8,9 +8,11 @@ mod store;
 
 pub use capture::{CaptureError, CornerCapture, FixType, QualityFilter};
 pub use route::{IncompleteRoute, RouteAssembler, RouteConfig, RouteEvent};
-pub use store::{GpxRecords, StoredMark, SurveyStore};
+pub use store::{ImportRecords, ImportedFile, RouteRecord, StoredMark, SurveyStore};
 
 use serde::{Deserialize, Serialize};
+
+use crate::plot::{Finding, LandKind};
 
 /// Fewest corners that make a plot.
 pub const MIN_CORNERS: usize = 3;
@@ -41,6 +43,10 @@ pub enum Source {
     CornerCapture,
     /// A GPX file from a mass-storage handheld.
     GpxImport,
+    /// A 国土 boundary-point coordinate file (TXT) drawn or received elsewhere.
+    TxtImport,
+    /// A GeoJSON file drawn or received elsewhere.
+    GeojsonImport,
 }
 
 impl Source {
@@ -49,6 +55,8 @@ impl Source {
             Source::RouteTransfer => "route_transfer",
             Source::CornerCapture => "corner_capture",
             Source::GpxImport => "gpx_import",
+            Source::TxtImport => "txt_import",
+            Source::GeojsonImport => "geojson_import",
         }
     }
 
@@ -57,6 +65,8 @@ impl Source {
             Source::RouteTransfer,
             Source::CornerCapture,
             Source::GpxImport,
+            Source::TxtImport,
+            Source::GeojsonImport,
         ]
         .into_iter()
         .find(|s| s.name() == name)
@@ -66,12 +76,46 @@ impl Source {
 /// Ordered named corners of one plot, as surveyed, before any geometry checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlotCandidate {
-    /// Route name, plot name given at `close-plot`, or GPX route name.
+    /// Route name, plot name given at `close-plot`, or the route's or plot's name in a file.
     pub name: String,
     pub source: Source,
     /// Serial port or file it came from.
     pub device: String,
+    /// The outer boundary, in boundary order, the first corner not repeated at the end.
     pub corners: Vec<Corner>,
+    /// Inner rings taken out of the plot (a courtyard, another's land), each like `corners`;
+    /// only files bring them.
+    #[serde(default)]
+    pub holes: Vec<Vec<Corner>>,
+    /// The land it is on, as the officer gave it (`--land`); `None`: the configured default.
+    #[serde(default)]
+    pub land: Option<LandKind>,
+    /// What reading the input found (a file's ring that was not closed, say), kept so the
+    /// plot check reports it with its own findings.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     /// Sentences that belong to the plot as a whole (route sentences), for audit.
     pub raw: Vec<String>,
+}
+
+impl PlotCandidate {
+    /// A candidate of one ring, its land kind left to the default, nothing found on reading.
+    pub fn new(
+        name: impl Into<String>,
+        source: Source,
+        device: impl Into<String>,
+        corners: Vec<Corner>,
+        raw: Vec<String>,
+    ) -> Self {
+        PlotCandidate {
+            name: name.into(),
+            source,
+            device: device.into(),
+            corners,
+            holes: Vec::new(),
+            land: None,
+            findings: Vec::new(),
+            raw,
+        }
+    }
 }

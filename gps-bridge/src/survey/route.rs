@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{Corner, PlotCandidate, Source};
-use crate::nmea::{LatLon, Parsed, Route, Sentence, Waypoint};
+use crate::nmea::{FixQuality, LatLon, Parsed, Route, Sentence, Waypoint};
 
 /// Route assembly settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -111,6 +111,9 @@ pub struct RouteAssembler {
     /// The corners last reported per route, oldest first, so a route repeated every cycle is
     /// reported once.
     reported: VecDeque<(String, Signature)>,
+    /// The unit's latest GGA when it said its fix was estimated or simulated (demo mode): a
+    /// route sent meanwhile carries it, so the plot check can tell.
+    unmeasured_fix: Option<String>,
     events: VecDeque<RouteEvent>,
 }
 
@@ -123,6 +126,7 @@ impl RouteAssembler {
             waypoint_order: VecDeque::new(),
             pending: BTreeMap::new(),
             reported: VecDeque::new(),
+            unmeasured_fix: None,
             events: VecDeque::new(),
         }
     }
@@ -132,6 +136,14 @@ impl RouteAssembler {
         match &parsed.sentence {
             Sentence::Rte(route) | Sentence::Pmgnrte(route) => self.route(route, raw, now),
             Sentence::Wpl(waypoint) | Sentence::Pmgnwpl(waypoint) => self.waypoint(waypoint, raw),
+            Sentence::Gga(gga) => {
+                let unmeasured = matches!(
+                    gga.quality,
+                    Some(FixQuality::Estimated | FixQuality::Simulator)
+                );
+                self.unmeasured_fix = unmeasured.then(|| raw.to_owned());
+                return;
+            }
             _ => return,
         }
         let ids: Vec<String> = self.pending.keys().cloned().collect();
@@ -281,13 +293,17 @@ impl RouteAssembler {
         if !self.remember_report(id, signature(&corners)) {
             return;
         }
-        self.events.push_back(RouteEvent::Complete(PlotCandidate {
-            name: pending.title(id),
-            source: Source::RouteTransfer,
-            device: self.device.clone(),
-            corners,
-            raw: pending.raw,
-        }));
+        let title = pending.title(id);
+        let mut raw = pending.raw;
+        raw.extend(self.unmeasured_fix.clone());
+        self.events
+            .push_back(RouteEvent::Complete(PlotCandidate::new(
+                title,
+                Source::RouteTransfer,
+                self.device.clone(),
+                corners,
+                raw,
+            )));
     }
 
     /// The caller could not record `plot` (say, the disk was full): it is no longer counted as
@@ -360,6 +376,39 @@ mod tests {
         "GPWPL,3908.8299,N,11623.0932,E,C3",
         "GPWPL,3908.8199,N,11623.0932,E,C4",
     ];
+
+    #[test]
+    fn a_route_sent_in_demo_mode_carries_the_units_simulated_fix() {
+        let t0 = Instant::now();
+        let mut a = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        let demo = "GPGGA,120000,3908.8199,N,11623.0932,E,8,08,0.9,50.0,M,-8.0,M,,";
+        feed(&mut a, &[demo], t0);
+        feed(&mut a, &ROUTE, t0);
+        feed(&mut a, &WAYPOINTS, t0);
+        let got = events(&mut a);
+        let [RouteEvent::Complete(plot)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(plot.raw.len(), 3);
+        assert!(plot.raw[2].starts_with("$GPGGA,120000,"), "{:?}", plot.raw);
+        // A measured fix since: the next route carries nothing of it.
+        let mut b = RouteAssembler::new("/dev/ttyUSB0", RouteConfig::default());
+        feed(
+            &mut b,
+            &[
+                demo,
+                "GPGGA,120001,3908.8199,N,11623.0932,E,1,08,0.9,50.0,M,-8.0,M,,",
+            ],
+            t0,
+        );
+        feed(&mut b, &ROUTE, t0);
+        feed(&mut b, &WAYPOINTS, t0);
+        let got = events(&mut b);
+        let [RouteEvent::Complete(plot)] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!(plot.raw.len(), 2);
+    }
 
     #[test]
     fn route_completes_in_any_order_with_repeats_and_reports_once() {

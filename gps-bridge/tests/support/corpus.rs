@@ -1,4 +1,4 @@
-//! The gpsd corpus (`tests/corpus/gpsd/`, 82 receiver logs with gpsd's output, BSD-2-Clause,
+//! The gpsd corpus (`tests/corpus/gpsd/`, 83 receiver logs with gpsd's output, BSD-2-Clause,
 //! see its README): kept in the repository so the suite runs on any checkout, and read the
 //! same way by the corpus suite, the replay test and the benchmark, which are separate crates
 //! and include this file with `#[path]`.

@@ -10,11 +10,12 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiosk::content::release::{self, Release};
 use kiosk::content::source::{SourceFile, compile};
+use kiosk::outln;
 use protocol::client::Client;
 use protocol::content::{
     decode_signing_key, encode_signing_key, encode_verifying_key, generate_signing_key,
 };
-use protocol::devices::{CommandAction, Fleet, Heartbeat};
+use protocol::devices::{CommandAction, DeviceKind, DisplaySchedule, Fleet, Heartbeat};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +33,47 @@ enum Action {
     Screenshot,
     SyncNow,
     Reload,
+    /// Follow the schedule given by --on, --off and --weekdays instead of the published one
+    /// (until a content release changes the published one).
+    SetDisplaySchedule,
+    /// Drop the schedule set by command: the published one is in force again.
+    ClearDisplaySchedule,
+}
+
+/// The schedule of a set-display-schedule command.
+#[derive(clap::Args)]
+struct ScheduleArgs {
+    /// For set-display-schedule: when the screen goes on, local HH:MM.
+    #[arg(long)]
+    on: Option<String>,
+    /// For set-display-schedule: when the screen goes off, local HH:MM.
+    #[arg(long)]
+    off: Option<String>,
+    /// For set-display-schedule: ISO weekdays, 1 (Monday) to 7, e.g. 1,2,3,4,5.
+    #[arg(long, value_delimiter = ',')]
+    weekdays: Vec<u8>,
+}
+
+impl ScheduleArgs {
+    /// The schedule, checked here so that a mistyped time is refused before it is queued.
+    fn schedule(&self) -> anyhow::Result<DisplaySchedule> {
+        let (Some(on), Some(off)) = (&self.on, &self.off) else {
+            bail!("set-display-schedule needs --on HH:MM, --off HH:MM and --weekdays");
+        };
+        let schedule = DisplaySchedule {
+            on: on.clone(),
+            off: off.clone(),
+            weekdays: self.weekdays.clone(),
+        };
+        schedule
+            .validate()
+            .map_err(|e| anyhow::anyhow!("set-display-schedule: {e}"))?;
+        Ok(schedule)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.on.is_none() && self.off.is_none() && self.weekdays.is_empty()
+    }
 }
 
 #[derive(clap::Args)]
@@ -92,6 +134,8 @@ enum AdminCommand {
         action: Action,
         #[command(flatten)]
         upstream: Upstream,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
         /// For a screenshot: wait up to this many seconds for it and save it here.
         #[arg(long)]
         save: Option<PathBuf>,
@@ -165,14 +209,25 @@ fn faults(heartbeat: &Heartbeat) -> String {
         .join("; ")
 }
 
-fn print_fleet(fleet: &Fleet) {
-    println!(
+fn print_fleet(fleet: &Fleet) -> std::io::Result<()> {
+    let (bridges, kiosks): (Vec<_>, Vec<_>) = fleet
+        .devices
+        .iter()
+        .partition(|d| d.heartbeat.kind == DeviceKind::GpsBridge);
+    outln!(
         "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} FAULTS",
-        "KIOSK", "HALL", "APP", "CONTENT", "CURSOR", "SYNCED", "HEARTBEAT", "CMDS"
-    );
-    for d in &fleet.devices {
+        "KIOSK",
+        "HALL",
+        "APP",
+        "CONTENT",
+        "CURSOR",
+        "SYNCED",
+        "HEARTBEAT",
+        "CMDS"
+    )?;
+    for d in kiosks {
         let h = &d.heartbeat;
-        println!(
+        outln!(
             "{:<20} {:<12} {:<8} {:<12} {:<10} {:<12} {:<12} {:<4} {}",
             d.device_id,
             h.hall_id,
@@ -183,8 +238,53 @@ fn print_fleet(fleet: &Fleet) {
             ago(d.last_heartbeat_at),
             d.pending_commands,
             faults(h),
-        );
+        )?;
     }
+    if bridges.is_empty() {
+        return Ok(());
+    }
+    outln!()?;
+    outln!(
+        "{:<20} {:<12} {:<8} {:<24} {:<8} {:<12} {:<12} {:<9} {:<12} FAULTS",
+        "BRIDGE",
+        "OFFICE",
+        "APP",
+        "DOCKED",
+        "OUTBOX",
+        "OLDEST",
+        "DELIVERED",
+        "REJECTED",
+        "HEARTBEAT"
+    )?;
+    for d in bridges {
+        let h = &d.heartbeat;
+        let b = h.bridge.as_ref();
+        let docked = b
+            .map(|b| {
+                b.docked_units
+                    .iter()
+                    .map(|u| u.port.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .filter(|ports| !ports.is_empty())
+            .unwrap_or_else(|| "-".into());
+        outln!(
+            "{:<20} {:<12} {:<8} {:<24} {:<8} {:<12} {:<12} {:<9} {:<12} {}",
+            d.device_id,
+            h.hall_id,
+            h.app_version,
+            docked,
+            b.map_or("-".into(), |b| b.outbox_depth.to_string()),
+            b.and_then(|b| b.oldest_pending_at).map_or("-".into(), ago),
+            b.and_then(|b| b.last_delivery_at)
+                .map_or("never".into(), ago),
+            b.map_or("-".into(), |b| b.rejected.to_string()),
+            ago(d.last_heartbeat_at),
+            faults(h),
+        )?;
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -192,7 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         AdminCommand::Keygen { out } => {
             let key = generate_signing_key();
             write_private(&out, &encode_signing_key(&key))?;
-            println!("{}", encode_verifying_key(&key.verifying_key()));
+            outln!("{}", encode_verifying_key(&key.verifying_key()))?;
         }
         AdminCommand::Build {
             content_dir,
@@ -219,52 +319,61 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let version = version.unwrap_or(now.timestamp().unsigned_abs());
             let built = release::build(&compiled, version, now, &publisher, &key);
             built.write_dir(&out)?;
-            println!(
+            outln!(
                 "release {version}: {} items, {} media, {} blobs in {}",
                 compiled.items.len(),
                 compiled.media.len(),
                 built.blobs.len(),
                 out.display()
-            );
+            )?;
         }
         AdminCommand::Publish { dir, upstream } => {
             let built = Release::read_dir(&dir)?;
             built.publish(&upstream.client()?).await?;
-            println!(
+            outln!(
                 "published release {} to {}",
-                built.manifest.version, upstream.url
-            );
+                built.manifest.version,
+                upstream.url
+            )?;
         }
         AdminCommand::Fleet { upstream, json } => {
             let fleet = upstream.client()?.fleet().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&fleet)?);
+                outln!("{}", serde_json::to_string_pretty(&fleet)?)?;
             } else {
-                print_fleet(&fleet);
+                print_fleet(&fleet)?;
             }
         }
         AdminCommand::Command {
             kiosk,
             action,
             upstream,
+            schedule,
             save,
             wait_s,
         } => {
-            let client = upstream.client()?;
             let action = match action {
+                Action::SetDisplaySchedule => CommandAction::SetDisplaySchedule {
+                    schedule: schedule.schedule()?,
+                },
+                _ if !schedule.is_empty() => {
+                    bail!("--on, --off and --weekdays go with set-display-schedule only")
+                }
                 Action::Screenshot => CommandAction::Screenshot,
                 Action::SyncNow => CommandAction::SyncNow,
                 Action::Reload => CommandAction::ReloadContent,
+                Action::ClearDisplaySchedule => CommandAction::ClearDisplaySchedule,
             };
+            let client = upstream.client()?;
             let command = client.queue_command(&kiosk, &action).await?;
-            println!("queued command {} for {kiosk}", command.id);
+            outln!("queued command {} for {kiosk}", command.id)?;
             if let (CommandAction::Screenshot, Some(save)) = (&action, save) {
                 let deadline = std::time::Instant::now() + Duration::from_secs(wait_s);
                 loop {
                     match client.screenshot(&kiosk, command.id).await {
                         Ok(png) => {
                             std::fs::write(&save, png)?;
-                            println!("saved {}", save.display());
+                            outln!("saved {}", save.display())?;
                             break;
                         }
                         Err(e) if std::time::Instant::now() < deadline => {
@@ -282,17 +391,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kiosk-admin: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    kiosk::cli::init_logging("warn");
+    kiosk::cli::exit_code(
+        "kiosk-admin",
+        run(Cli::parse()).await.map(|()| ExitCode::SUCCESS),
+    )
 }

@@ -72,8 +72,19 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Deletes every blob (and leftover temporary file) not in `keep`. Run after a release
-    /// is committed; a crash before it only leaves extra files for the next run.
+    /// Syncs the folder, so that the names of the blobs written (each file synced when it
+    /// was written) survive a power cut: a file's own fsync does not cover its directory
+    /// entry. Run before the commit that makes the mirror reference them.
+    pub fn sync(&self) -> Result<()> {
+        std::fs::File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io(format!("syncing {}", self.dir.display()), e))
+    }
+
+    /// Deletes every blob (and leftover temporary file) not in `keep`. Run only after the
+    /// release that no longer needs them is committed *and synced*: a crash before it only
+    /// leaves extra files for the next run, while deleting first could leave a mirror that a
+    /// power cut took back to the old release without its images.
     pub fn retain(&self, keep: &HashSet<&str>) -> Result<usize> {
         let mut removed = 0;
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io("listing blobs", e))?;

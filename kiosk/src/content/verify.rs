@@ -69,9 +69,9 @@ pub fn items(
             });
             continue;
         }
-        let item = Item::from_json(entry.kind, &bytes).map_err(|source| Error::Item {
+        let item = Item::from_json(entry.kind, &bytes).map_err(|cause| Error::Item {
             id: entry.id.clone(),
-            source,
+            cause,
         })?;
         items.push((entry.id.clone(), item));
     }
@@ -80,7 +80,7 @@ pub fn items(
         if let Some(missing) = item.media().find(|m| !media_ids.contains(m)) {
             return Err(Error::Item {
                 id: id.clone(),
-                source: protocol::items::ItemError::new(
+                cause: protocol::items::ItemError::new(
                     "images",
                     format!("{missing} is not in the release"),
                 ),

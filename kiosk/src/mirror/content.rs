@@ -7,7 +7,7 @@ use protocol::items::{GuideSection, Item, Settings};
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use serde::Serialize;
 
-use super::{Mirror, from_unix, schedule, search, unix};
+use super::{Mirror, from_unix, schedule, search, settings, unix};
 use crate::error::{Error, Result};
 
 /// Largest page the UI may ask for.
@@ -150,7 +150,7 @@ fn insert_item(tx: &Transaction, id: &str, item: &Item) -> Result<()> {
 }
 
 /// What a release puts into the mirror.
-pub struct Release<'a> {
+pub struct ReleaseRows<'a> {
     pub version: Option<u64>,
     pub manifest_sha256: Option<&'a str>,
     pub etag: Option<&'a str>,
@@ -160,7 +160,7 @@ pub struct Release<'a> {
 
 /// Replaces all content with `release`, inside the caller's transaction: readers see the old
 /// release or the new one, never a mix.
-pub fn replace(tx: &Transaction, release: &Release, now: DateTime<Utc>) -> Result<()> {
+pub fn replace(tx: &Transaction, release: &ReleaseRows, now: DateTime<Utc>) -> Result<()> {
     let published_schedule = schedule::published(tx)?;
     tx.execute_batch("DELETE FROM content_items; DELETE FROM media;")?;
     for (id, item) in release.items {
@@ -191,18 +191,6 @@ pub fn replace(tx: &Transaction, release: &Release, now: DateTime<Utc>) -> Resul
         ],
     )?;
     Ok(())
-}
-
-/// The settings item of the applied release, if it has one.
-pub(crate) fn settings(conn: &Connection) -> Result<Option<Settings>> {
-    let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM content_items WHERE kind = 'settings'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
 pub fn status(conn: &Connection) -> Result<Option<ContentStatus>> {
@@ -292,9 +280,9 @@ impl Mirror {
             .optional()?;
         row.map(|(kind, body)| {
             let kind = parse_kind(kind)?;
-            Item::from_json(kind, body.as_bytes()).map_err(|source| Error::Item {
+            Item::from_json(kind, body.as_bytes()).map_err(|cause| Error::Item {
                 id: id.to_owned(),
-                source,
+                cause,
             })
         })
         .transpose()
@@ -398,7 +386,7 @@ impl Mirror {
 
     /// The published settings, if the release carries them.
     pub fn content_settings(&self) -> Result<Option<Settings>> {
-        settings(self.conn())
+        settings::published(self.conn())
     }
 
     /// Media of the applied release by id.
@@ -476,7 +464,7 @@ mod tests {
         }
         let media = crate::content::verify::media_rows(&compiled);
         let tx = mirror.conn_mut().transaction().unwrap();
-        let release = Release {
+        let release = ReleaseRows {
             version: Some(1),
             manifest_sha256: None,
             etag: None,

@@ -1,11 +1,15 @@
 //! The local SQLite mirror: everything the kiosk shows comes from here, so it keeps serving
 //! when the network is down. One file in WAL mode: the UI reads while sync writes.
 
+pub(crate) mod blocking;
 pub mod cases;
 pub mod content;
 pub mod schedule;
 mod schema;
 pub mod search;
+mod settings;
+
+pub use blocking::AsyncMirror;
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,8 +25,25 @@ pub struct Mirror {
     conn: Connection,
 }
 
+/// How a connection commits, which is SQLite's `synchronous` setting for it.
+///
+/// In WAL mode `NORMAL` syncs the WAL only at checkpoints: a commit survives a crash of the
+/// process, but a power cut can take the last commits back. `FULL` syncs the WAL at every
+/// commit, so a commit that returned is on the disk. The setting is per connection, and a
+/// `FULL` commit syncs every frame before it in the WAL, other connections' too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is on the disk when it returns: for what the kiosk cannot fetch again —
+    /// a rating an applicant gave, a command's start record, a failed lookup for the
+    /// throttle, the applied content release whose old blobs are deleted after it.
+    Synced,
+    /// A power cut may lose the last commits, never consistency: only for the case feed,
+    /// whose pages commit with their cursor and are read again from it.
+    Refetchable,
+}
+
 /// A part of the kiosk that can report a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultSource {
     Cases,
@@ -77,9 +98,41 @@ pub(crate) fn from_unix(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Puts the file in WAL mode (it stays so). Turning a new file to WAL takes a lock for
+/// which SQLite does not wait (no busy handler): a connection opened at the same moment as
+/// another on a new file tries again for a moment, until the other has switched it.
+fn enable_wal(conn: &Connection) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(crate::Error::Invalid(format!(
+                    "the mirror stays in journal mode {mode}, not WAL"
+                )));
+            }
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && attempt < 100 =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 impl Mirror {
-    /// Opens (creating and migrating) the mirror at `path`.
+    /// Opens (creating and migrating) the mirror at `path`, every commit synced to the disk
+    /// ([`Durability::Synced`]): the connection the UI records ratings through, and every
+    /// loop's but the case feed writer's.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, Durability::Synced)
+    }
+
+    /// Opens the mirror with the given durability of its commits.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Self> {
         // The folder comes with the file, so the support commands also work on a kiosk
         // whose data plane never ran.
         if let Some(folder) = path.parent() {
@@ -87,15 +140,20 @@ impl Mirror {
                 .map_err(|e| crate::Error::io(format!("creating {}", folder.display()), e))?;
         }
         let mut conn = Connection::open(path)?;
+        // First: the pragmas below and the migration wait for another connection that is
+        // setting up the same new file, instead of failing at once with "database is locked".
+        conn.busy_timeout(Duration::from_secs(10))?;
         // Rows are ~1.5 kB of case JSON: 16 kB pages take ~10 of them and cut the write
         // calls of a sync by three quarters (only takes effect when the file is created).
         conn.pragma_update(None, "page_size", 16_384)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL is durable across process crashes in WAL mode; only a power cut may lose
-        // the last commits, never consistency, and the feed then resumes from the cursor.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        enable_wal(&conn)?;
+        // See `Durability`: FULL for accepted data, NORMAL only where the upstream has it.
+        let synchronous = match durability {
+            Durability::Synced => "FULL",
+            Durability::Refetchable => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(Duration::from_secs(10))?;
         // Lookups read a few pages at random from a file of up to millions of cases: a
         // larger page cache keeps the upper B-tree levels, and memory-mapped reads save a
         // system call and a 16 kB copy per page, so the map should cover the whole file (a
@@ -109,7 +167,13 @@ impl Mirror {
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
             true,
         )?;
-        schema::migrations().to_latest(&mut conn)?;
+        // Write transactions take the write lock when they begin, waiting for it: a
+        // deferred one that reads first and writes then fails at once ("database is
+        // locked", SQLITE_BUSY_SNAPSHOT, for which SQLite does not wait) when another
+        // connection committed in between — the loops and the UI write side by side. Read
+        // snapshots (`read_snapshot`) stay deferred: they never write.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        schema::migrate(&mut conn)?;
         Ok(Self { conn })
     }
 
@@ -119,6 +183,19 @@ impl Mirror {
 
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// The durability this connection commits with (its `synchronous` setting).
+    pub fn durability(&self) -> Result<Durability> {
+        let synchronous: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        // 2 is FULL, 3 EXTRA (FULL and more); 0 OFF and 1 NORMAL can lose commits.
+        Ok(if synchronous >= 2 {
+            Durability::Synced
+        } else {
+            Durability::Refetchable
+        })
     }
 
     /// Runs `f` in one read transaction: one snapshot, and one WAL lock instead of one per
@@ -134,6 +211,17 @@ impl Mirror {
         };
         self.conn.prepare_cached(end)?.execute([])?;
         outcome
+    }
+
+    /// Refuses to store `what` (accepted data, see [`Durability::Synced`]) through a
+    /// connection whose commits a power cut could take back.
+    pub fn require_synced(&self, what: &str) -> Result<()> {
+        match self.durability()? {
+            Durability::Synced => Ok(()),
+            Durability::Refetchable => Err(crate::Error::Invalid(format!(
+                "{what} is stored only through a connection that syncs every commit"
+            ))),
+        }
     }
 
     /// `PRAGMA integrity_check`: `"ok"` for a sound file.
@@ -157,10 +245,37 @@ impl Mirror {
         Ok(())
     }
 
+    /// Clears the fault of `source`; writes only if there is one, so a part that keeps
+    /// succeeding never waits for the mirror's write lock.
     pub fn clear_fault(&self, source: FaultSource) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM faults WHERE source = ?1", [source.as_str()])?;
+        let has: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM faults WHERE source = ?1)")?
+            .query_row([source.as_str()], |r| r.get(0))?;
+        if has {
+            self.conn
+                .execute("DELETE FROM faults WHERE source = ?1", [source.as_str()])?;
+        }
         Ok(())
+    }
+
+    /// Records the outcome of a round of `source` as its fault: set with the reason on
+    /// failure, cleared on success. A mirror that cannot take the record is logged, not
+    /// returned: the round's own outcome is what the caller acts on, and the data plane
+    /// also keeps the fault in memory (`daemon::Health`) for the screen and the heartbeat.
+    pub fn record_outcome<T, E: std::fmt::Display>(
+        &self,
+        source: FaultSource,
+        outcome: &std::result::Result<T, E>,
+        now: DateTime<Utc>,
+    ) {
+        let recorded = match outcome {
+            Ok(_) => self.clear_fault(source),
+            Err(e) => self.record_fault(source, &e.to_string(), now),
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(part = source.as_str(), error = %e, "the mirror did not take the part's fault record");
+        }
     }
 
     /// The latest fault of every part that has not succeeded since, newest first. Each part
@@ -185,6 +300,32 @@ impl Mirror {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the data plane's loops and the UI open their connections at once on a new
+    /// file; one lost the race to migrate and failed ("table hall already exists").
+    #[test]
+    fn connections_opened_at_once_on_a_new_file_all_open() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("mirror.db");
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Mirror::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for open in opened {
+                    open.join()
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+                }
+            });
+        }
+    }
 
     #[test]
     fn opens_twice_and_keeps_the_latest_fault_of_each_part() {

@@ -47,7 +47,7 @@ fn commanded(conn: &Connection) -> Result<Option<DisplaySchedule>> {
 
 /// The schedule of the published settings.
 pub(crate) fn published(conn: &Connection) -> Result<Option<DisplaySchedule>> {
-    Ok(super::content::settings(conn)?.and_then(|s| s.display_schedule))
+    Ok(super::settings::published(conn)?.and_then(|s| s.display_schedule))
 }
 
 /// Applies the precedence rule inside the transaction that replaces the content, after the
@@ -74,6 +74,15 @@ impl Mirror {
         Ok(())
     }
 
+    /// Drops the schedule a command set (a `clear_display_schedule` command): the published
+    /// one is in force again. Returns whether there was one.
+    pub fn clear_display_schedule(&self) -> Result<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM settings WHERE key = ?1", [COMMANDED])?
+            == 1)
+    }
+
     /// The schedule the screen follows; `None`: no schedule, the screen stays on.
     pub fn display_schedule(&self) -> Result<Option<EffectiveSchedule>> {
         if let Some(schedule) = commanded(self.conn())? {
@@ -93,7 +102,7 @@ impl Mirror {
 mod tests {
     use super::*;
     use crate::content::{sample, verify};
-    use crate::mirror::content::{Release, replace};
+    use crate::mirror::content::{ReleaseRows, replace};
     use protocol::items::Item;
 
     fn schedule(on: &str, off: &str) -> DisplaySchedule {
@@ -114,7 +123,7 @@ mod tests {
         }
         let media = verify::media_rows(&compiled);
         let tx = mirror.conn_mut().transaction().unwrap();
-        let release = Release {
+        let release = ReleaseRows {
             version: Some(version),
             manifest_sha256: None,
             etag: None,
@@ -151,8 +160,17 @@ mod tests {
         apply(&mut mirror, 2, Some(office));
         assert_eq!(
             mirror.display_schedule().unwrap(),
-            effective(evening, ScheduleSource::Command)
+            effective(evening.clone(), ScheduleSource::Command)
         );
+        // Cleared by a command, the published one is in force again.
+        mirror.set_display_schedule(&evening).unwrap();
+        assert!(mirror.clear_display_schedule().unwrap());
+        assert!(!mirror.clear_display_schedule().unwrap());
+        assert_eq!(
+            mirror.display_schedule().unwrap(),
+            effective(schedule("08:00", "18:00"), ScheduleSource::Published)
+        );
+        mirror.set_display_schedule(&evening).unwrap();
         // One that changes it takes over.
         let winter = schedule("08:30", "17:30");
         apply(&mut mirror, 3, Some(winter.clone()));

@@ -1,6 +1,7 @@
 //! The mirror's schema, as versioned migrations (`rusqlite_migration`, tracked in
 //! `PRAGMA user_version`). Append new migrations; never edit a released one.
 
+use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 const MIGRATIONS: &[&str] = &[
@@ -156,6 +157,26 @@ ALTER TABLE case_sync ADD COLUMN catching_up INTEGER NOT NULL DEFAULT 0;
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// Brings the schema up to date. Connections open at the same time (the data plane's loops,
+/// the UI's, a support command) may race to migrate a new file. The migration's transaction
+/// takes the write lock when it begins (waiting for the busy timeout), but the version is
+/// read before it (the connection's transactions begin IMMEDIATE, see `Mirror::open`), so the
+/// loser then runs a migration the winner has already committed and
+/// fails on it: it finds the schema current when it looks again.
+pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
+    let Err(e) = migrations().to_latest(conn) else {
+        return Ok(());
+    };
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(rusqlite_migration::Error::from)?;
+    if version == MIGRATIONS.len() {
+        Ok(())
+    } else {
+        Err(e)
+    }
 }
 
 #[cfg(test)]

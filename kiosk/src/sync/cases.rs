@@ -9,8 +9,9 @@ use protocol::client::Client;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::mirror::cases::{Applied, FeedPage, parse_page};
-use crate::mirror::{FaultSource, Mirror};
+use crate::feed::{FeedPage, parse_page};
+use crate::mirror::cases::Applied;
+use crate::mirror::{AsyncMirror, Durability, FaultSource, Mirror};
 
 /// What one sync run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,7 +52,7 @@ impl CaseSync {
     }
 
     /// Fetches the hall's lookup salt and stores it; lookups need it to compute digests.
-    async fn refresh_hall(&self, mirror: &Mirror) -> Result<()> {
+    async fn refresh_hall(&self, mirror: &AsyncMirror) -> Result<()> {
         let halls = self.client.halls().await?;
         let hall = halls
             .halls
@@ -60,23 +61,25 @@ impl CaseSync {
             .ok_or_else(|| {
                 Error::Invalid(format!("the upstream does not know hall {}", self.hall_id))
             })?;
-        mirror.set_hall(&hall)
+        mirror.run(move |m| m.set_hall(&hall)).await
     }
 
-    /// Reads the feed to its end, recording the outcome as the cases fault.
+    /// Reads the feed to its end, recording the outcome as the cases fault. The mirror's
+    /// work runs on the blocking pool.
     pub async fn run_once(&self) -> Result<SyncReport> {
-        let mirror = Mirror::open(&self.mirror_path)?;
+        // What is written here (the hall, the fault) and by the writer below (pages and their
+        // cursor) is fetched again from the upstream after a power cut took it back.
+        let mirror = AsyncMirror::open(&self.mirror_path, Durability::Refetchable).await?;
         let outcome = self.run_inner(&mirror).await;
-        match &outcome {
-            Ok(_) => mirror.clear_fault(FaultSource::Cases)?,
-            Err(e) => mirror.record_fault(FaultSource::Cases, &e.to_string(), Utc::now())?,
-        }
+        mirror
+            .record_outcome(FaultSource::Cases, &outcome, Utc::now())
+            .await;
         outcome
     }
 
-    async fn run_inner(&self, mirror: &Mirror) -> Result<SyncReport> {
+    async fn run_inner(&self, mirror: &AsyncMirror) -> Result<SyncReport> {
         self.refresh_hall(mirror).await?;
-        let mut cursor = mirror.cursor()?;
+        let mut cursor = mirror.run(|m| m.cursor()).await?;
         // Three stages, each on its own thread: the fetcher reads page bodies; the parser
         // parses each, tells the fetcher where the next page starts, and hands the rows on;
         // the writer applies them. The next page is on the wire and parsed while the
@@ -96,7 +99,7 @@ impl CaseSync {
         });
         let path = self.mirror_path.clone();
         let writer = tokio::task::spawn_blocking(move || -> Result<SyncReport> {
-            let mut mirror = Mirror::open(&path)?;
+            let mut mirror = Mirror::open_with(&path, Durability::Refetchable)?;
             let mut report = SyncReport {
                 cursor: mirror.cursor()?,
                 ..SyncReport::default()

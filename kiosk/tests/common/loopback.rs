@@ -11,16 +11,7 @@ pub fn runtime(workers: usize) -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-/// Serves `state` on `runtime`; returns the base URL. The port is bound here, not inside the
-/// runtime, so that callers on another runtime (async tests) can start a server too.
+/// Serves `state` on `runtime`; returns the base URL.
 pub fn serve(runtime: &tokio::runtime::Runtime, state: AppState) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = egov_sim::http::router(state);
-    runtime.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-        axum::serve(listener, router).await
-    });
-    url
+    egov_sim::server::serve_loopback(runtime.handle(), state).expect("a loopback port")
 }

@@ -14,7 +14,8 @@ use clap::Parser;
 use egov_sim::state::AppState;
 use kiosk::content::release::{self, Release};
 use kiosk::content::sample;
-use kiosk::mirror::{Mirror, cases};
+use kiosk::heartbeat::{CommandTargets, Heartbeats, ScreenSource};
+use kiosk::mirror::{AsyncMirror, Mirror, cases};
 use protocol::cases::Case;
 use protocol::client::Client;
 
@@ -161,6 +162,30 @@ impl Drop for Sim {
             runtime.shutdown_background();
         }
     }
+}
+
+/// The heartbeats of the test kiosk to `sim`, commands acting on fresh targets.
+pub fn heartbeats(sim: &Sim, screen: std::sync::Arc<dyn ScreenSource>) -> Heartbeats {
+    Heartbeats {
+        client: sim.device_client(),
+        device_id: "test-kiosk".into(),
+        hall_id: HALL.into(),
+        targets: CommandTargets {
+            sync_now: Default::default(),
+            reload_content: Default::default(),
+            screen,
+        },
+    }
+}
+
+/// Sends one heartbeat of `mirror` (with the faults it stores) through `heartbeats`; returns
+/// how many commands ran.
+pub async fn beat(heartbeats: &Heartbeats, mirror: &AsyncMirror) -> usize {
+    let faults = mirror.lock().faults().unwrap();
+    heartbeats
+        .beat(mirror, 42, faults, Utc::now())
+        .await
+        .unwrap()
 }
 
 /// The demo signing key whose public half `config/kiosk.toml` trusts.

@@ -1,4 +1,5 @@
-//! Capped exponential backoff with jitter, pure: the caller supplies the random share.
+//! Capped exponential backoff with jitter, pure: the caller supplies the random share. Used by
+//! every client of the upstream that retries (the kiosk's syncs, the bridge's uploader).
 
 use std::time::Duration;
 
