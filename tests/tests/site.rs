@@ -171,6 +171,29 @@ fn the_example_overlay_configures_both_programs_and_is_kept_as_last_good() {
 }
 
 #[test]
+fn the_bridge_gets_its_zone_from_the_overlay() {
+    let machine = Machine::new();
+    machine.write_site(&format!(
+        "{}\n[gps-bridge.projection]\nzone = 38\n",
+        example_site("http://127.0.0.1:8080")
+    ));
+    let said = machine.apply();
+    assert!(!said.contains("FAULT"), "{said}");
+    let bridge: toml::Table = std::fs::read_to_string(machine.out().join("gps-bridge.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(bridge["projection"]["zone"].as_integer(), Some(38));
+    check_config("gps-bridge", &machine.out().join("gps-bridge.toml"));
+
+    // A zone the bridge refuses is the bridge's fault to name.
+    machine.write_site("[gps-bridge.projection]\nzone = 99\n");
+    machine.apply();
+    let fault = machine.site_fault().unwrap();
+    assert!(fault.contains("gps-bridge:"), "{fault}");
+}
+
+#[test]
 fn a_corrupted_overlay_runs_on_the_last_good_settings_and_says_why() {
     let machine = Machine::new();
     let good = example_site("http://127.0.0.1:8080");
