@@ -42,9 +42,17 @@ await() {
 }
 
 echo "demo: starting egov-sim (the first start seeds 20,000 cases)" >&2
+# Lookup digests at the demo cost: 20,000 at the standard cost would take minutes to seed.
 start egov-sim "$bin/egov-sim" --listen 127.0.0.1:8080 --data "$data/egov" \
-    --cases 20000 --speedup 600
+    --cases 20000 --speedup 600 --lookup-cost demo
 await "$data/egov-sim.log" "listening on"
+
+# Every device has its own token, bound to its id and hall; the demo's kiosk config is the
+# example config with this kiosk's fresh token (issuing again replaces the previous one).
+kiosk_token=$("$bin/egov-sim" --data "$data/egov" device add gy-hall-kiosk-01 --hall hn-czs-gyx)
+sed -e "s|^token = .*|token = \"$kiosk_token\"|" -e 's|^data_dir = .*|data_dir = "kiosk"|' \
+    config/kiosk.toml >"$data/kiosk.toml"
+chmod 600 "$data/kiosk.toml"
 
 echo "demo: building and publishing the sample content" >&2
 "$bin/kiosk-admin" build config/content-sample --key config/content-sample/.demo-signing.key \
@@ -52,7 +60,7 @@ echo "demo: building and publishing the sample content" >&2
 "$bin/kiosk-admin" publish "$data/content-release" --to "$upstream" --token demo-admin-token
 
 echo "demo: starting the kiosk data plane" >&2
-start kiosk "$bin/kiosk" --config config/kiosk.toml run
+start kiosk "$bin/kiosk" --config "$data/kiosk.toml" run
 
 echo "demo: starting a simulated handheld and the gps-bridge" >&2
 # A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel. The simulated officer
@@ -60,6 +68,8 @@ echo "demo: starting a simulated handheld and the gps-bridge" >&2
 start simulator "$bin/gps-bridge" simulate --route config/demo-plot.geojson --sigma 2 --dwell 45
 await "$data/simulator.log" "/dev/"
 ln -sfn "$(head -n 1 "$data/simulator.log")" "$data/bridge/garmin"
+# The bridge's own token, bound to it and its land office (plots of another office are 403).
+bridge_token=$("$bin/egov-sim" --data "$data/egov" device add bridge-zs-01 --hall hn-gyx-zsz)
 cat >"$data/bridge/gps-bridge.toml" <<TOML
 # Written by scripts/demo.sh: the bridge reads the simulator's pseudo-terminal.
 database = "$data/bridge/survey.db"
@@ -68,12 +78,13 @@ runtime_dir = "$data/bridge/run"
 ports = ["$data/bridge/garmin"]
 [upstream]
 url = "$upstream"
-token = "demo-device-token"
+token = "$bridge_token"
 device_id = "bridge-zs-01"
 office_id = "hn-gyx-zsz"
 [heartbeat]
 interval_s = 10.0
 TOML
+chmod 600 "$data/bridge/gps-bridge.toml"
 start gps-bridge "$bin/gps-bridge" --config "$data/bridge/gps-bridge.toml" run
 
 # The handheld sends its active route; the bridge records it once (also across restarts),
@@ -92,8 +103,8 @@ lookup=$(awk '/^GY/ { print; exit }' "$data/egov/demo-lookups.txt")
 cat >&2 <<TEXT
 
 demo: running. Logs are in $data/*.log. Try, in another terminal:
-  $bin/kiosk --config config/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
-  $bin/kiosk --config config/kiosk.toml status
+  $bin/kiosk --config $data/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
+  $bin/kiosk --config $data/kiosk.toml status
   $bin/kiosk-admin fleet --upstream $upstream --token demo-admin-token
   $bin/gps-bridge --config $data/bridge/gps-bridge.toml status
   tail -f $data/simulator.log   # which corner the simulated officer stands at

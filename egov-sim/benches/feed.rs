@@ -36,10 +36,16 @@ fn feed_paging(c: &mut Criterion) {
         "egov-sim",
         "--cases",
         &cases.to_string(),
+        "--lookup-cost",
+        "demo",
         "--data",
         data_dir(cases).to_str().unwrap(),
     ]);
     let state = egov_sim::server::prepare(&options).expect("the bench database opens");
+    // The feed is read per hall; this one holds 30 % of the seeded cases.
+    let token = state
+        .provision_device("bench-kiosk", "hn-czs-gyx")
+        .expect("a device token");
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -49,7 +55,7 @@ fn feed_paging(c: &mut Criterion) {
             .await
             .unwrap()
     });
-    let client = protocol::client::Client::with_token(&url, Some("demo-device-token")).unwrap();
+    let client = protocol::client::Client::with_token(&url, Some(&token)).unwrap();
 
     let mut group = c.benchmark_group("feed");
     group.sample_size(10);

@@ -39,20 +39,17 @@ pub fn upsert(tx: &Transaction, seq: u64, case: &Case, next: Next) -> anyhow::Re
     Ok(())
 }
 
-/// One page of the feed, already rendered as the JSON the route answers with: stored case
+/// One page of a hall's feed, already rendered as the JSON the route answers with: stored case
 /// bodies are spliced in as they are, without a parse and re-serialisation per case.
 pub fn changes_page_json(
     conn: &Connection,
-    hall: Option<&str>,
+    hall: &str,
     after: u64,
     limit: u32,
 ) -> anyhow::Result<String> {
-    let sql = if hall.is_some() {
-        "SELECT seq, case_no, body FROM cases WHERE hall_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-    } else {
-        "SELECT seq, case_no, body FROM cases WHERE ?1 IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3"
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, case_no, body FROM cases WHERE hall_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
     let mut rows = stmt.query(params![hall, after, i64::from(limit) + 1])?;
     let mut out = String::with_capacity(limit as usize * 1500 + 64);
     out.push_str(r#"{"changes":["#);

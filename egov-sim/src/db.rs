@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE halls (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 -- The compacted case feed: one row per case at the seq of its latest change. The seq is
@@ -71,9 +72,21 @@ CREATE TABLE plots (
     body TEXT NOT NULL,
     receipt TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- One bearer token per device, bound to the device and its hall. Only a SHA-256 of each
+-- token is kept: a copy of this file does not let anyone act as a device. Revoking deletes
+-- the row; every request looks its token up, so a revocation holds from the next request.
+CREATE TABLE device_tokens (
+    device_id TEXT PRIMARY KEY,
+    hall_id TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    issued_at TEXT NOT NULL
+);
+"#,
+];
 
-fn migrations() -> Migrations<'static> {
+pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 

@@ -22,7 +22,15 @@ fn ring(corners: &[Corner]) -> Result<LineString<f64>, String> {
             ));
         }
     }
-    Ok(corners.iter().map(|c| (c.lon, c.lat)).collect())
+    let points: Vec<(f64, f64)> = corners.iter().map(|c| (c.lon, c.lat)).collect();
+    if local_plane_area(&points) < 1.0 {
+        return Err(
+            "the corners are collinear: the ring encloses less than 1 m² (corners on one \
+             line enclose nothing, however the geodesics between them bow)"
+                .into(),
+        );
+    }
+    Ok(points.into())
 }
 
 /// The plot's boundary (with its holes) as a polygon, or why it is not a valid one. Rings
@@ -38,6 +46,35 @@ pub fn plot_polygon(corners: &[Corner], holes: &[Vec<Corner>]) -> Result<Polygon
         return Err("the plot encloses less than 1 m²".into());
     }
     Ok(polygon)
+}
+
+/// The ring's area in m² on a plane tangent at its first corner (equirectangular, good to a
+/// fraction of a percent over a plot's few hundred metres).
+///
+/// Corners on one straight line in longitude and latitude enclose nothing, but the geodesics
+/// between them bow apart, so their geodesic area is not zero: three such corners 2 km
+/// apart "enclose" tens of thousands of m². The plane sees them as the line they are.
+fn local_plane_area(ring: &[(f64, f64)]) -> f64 {
+    const METRES_PER_DEGREE_LAT: f64 = 110_574.0;
+    let Some(&(lon0, lat0)) = ring.first() else {
+        return 0.0;
+    };
+    let metres_per_degree_lon = 111_320.0 * lat0.to_radians().cos();
+    let plane: Vec<(f64, f64)> = ring
+        .iter()
+        .map(|&(lon, lat)| {
+            (
+                (lon - lon0) * metres_per_degree_lon,
+                (lat - lat0) * METRES_PER_DEGREE_LAT,
+            )
+        })
+        .collect();
+    let twice: f64 = plane
+        .iter()
+        .zip(plane.iter().cycle().skip(1))
+        .map(|(a, b)| a.0 * b.1 - b.0 * a.1)
+        .sum();
+    twice.abs() / 2.0
 }
 
 /// A reference feature ready for overlap tests.
@@ -110,6 +147,23 @@ mod tests {
         let mut corners = square(112.7, 25.7, 0.001);
         corners.swap(1, 2);
         assert!(plot_polygon(&corners, &[]).is_err());
+    }
+
+    #[test]
+    fn collinear_corners_are_refused_though_their_geodesics_bow_apart() {
+        // On one straight line in degrees, about 1.5 km end to end.
+        let line = [
+            corner("J1", 112.70, 25.70),
+            corner("J2", 112.705, 25.705),
+            corner("J3", 112.71, 25.71),
+        ];
+        let ring: Vec<(f64, f64)> = line.iter().map(|c| (c.lon, c.lat)).collect();
+        let geodesic = Polygon::new(LineString::from(ring), vec![]).geodesic_area_unsigned();
+        assert!(geodesic > 1.0, "the geodesic sliver: {geodesic} m²");
+        let err = plot_polygon(&line, &[]).unwrap_err();
+        assert!(err.contains("collinear"), "{err}");
+        // A real plot of the same size is not.
+        assert!(plot_polygon(&square(112.7, 25.7, 0.001), &[]).is_ok());
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use protocol::cases::lookup_digest_hex;
+use protocol::cases::Case;
 use protocol::halls::Hall;
 use protocol::layers::{Layer, LayerFeature};
+use protocol::lookup::{LookupCost, SALT_LEN, lookup_digest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
@@ -85,9 +86,34 @@ fn masked_name(rng: &mut impl Rng) -> String {
     }
 }
 
-fn hall_salt(seed: u64, hall_id: &str) -> String {
-    let digest = Sha256::digest(format!("land-hall demo salt {seed} {hall_id}").as_bytes());
-    hex::encode(&digest[..16])
+/// A case's lookup salt. A real upstream draws it from the OS; the demo derives it from the
+/// seed, like the codes, so that the same seed gives the same province.
+fn case_salt(seed: u64, case_no: &str) -> [u8; SALT_LEN] {
+    let digest = Sha256::digest(format!("land-hall demo salt {seed} {case_no}").as_bytes());
+    digest[..SALT_LEN]
+        .try_into()
+        .expect("SHA-256 is longer than a salt")
+}
+
+/// Cases whose digests are computed together, spread over the cores: at the standard cost
+/// a digest takes tens of milliseconds, the seeding's whole cost.
+const DIGEST_BATCH: usize = 512;
+
+/// Fills in the lookup digests of `batch` (case, code), in parallel.
+fn digest_batch(batch: &mut [(Case, Next, String)], seed: u64, cost: LookupCost) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = batch.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for part in batch.chunks_mut(chunk) {
+            scope.spawn(move || {
+                for (case, _, code) in part {
+                    let salt = case_salt(seed, &case.case_no);
+                    case.lookup_digest = lookup_digest(&case.case_no, code, &salt, cost)
+                        .expect("the seeding cost is within the contract");
+                }
+            });
+        }
+    });
 }
 
 /// The applicant's verification code (e.g. last four phone digits), derived so that the
@@ -97,33 +123,33 @@ pub fn verification_code(seed: u64, case_no: &str) -> String {
     format!("{:04}", u16::from_be_bytes([digest[0], digest[1]]) % 10_000)
 }
 
-pub fn halls(seed: u64) -> Vec<Hall> {
+pub fn halls() -> Vec<Hall> {
     HALLS
         .iter()
         .map(|&(id, name, division, _, lon, lat, _)| Hall {
             id: id.to_owned(),
             name: name.to_owned(),
             division_code: division.to_owned(),
-            lookup_salt: hall_salt(seed, id),
             lon,
             lat,
         })
         .collect()
 }
 
-/// Seeds an empty database; does nothing when it was seeded before.
-/// Writes `lookups` (`case_no,code` lines) as it goes.
+/// Seeds an empty database; does nothing when it was seeded before. Lookup digests are made
+/// at `cost`. Writes `lookups` (`case_no,code` lines) as it goes.
 pub fn seed_if_empty(
     conn: &mut Connection,
     seed: u64,
     case_count: u64,
     now: DateTime<Utc>,
     lookups: &Path,
+    cost: LookupCost,
 ) -> anyhow::Result<bool> {
     if meta_get(conn, "seeded_at")?.is_some() {
         return Ok(false);
     }
-    let halls = halls(seed);
+    let halls = halls();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = std::io::BufWriter::new(std::fs::File::create(lookups)?);
     writeln!(
@@ -142,7 +168,8 @@ pub fn seed_if_empty(
     let total_share: u32 = HALLS.iter().map(|h| h.6).sum();
     let mut serials = std::collections::HashMap::new();
     let mut seq = 0u64;
-    for _ in 0..case_count {
+    let mut batch = Vec::with_capacity(DIGEST_BATCH);
+    for n in 0..case_count {
         let mut roll = rng.random_range(0..total_share);
         let hall_index = HALLS
             .iter()
@@ -166,13 +193,12 @@ pub fn seed_if_empty(
             serial
         );
         let code = verification_code(seed, &case_no);
-        let digest = lookup_digest_hex(&hall.lookup_salt, &case_no, &code);
         let mut case = workflow::new_case(
             procedure,
             case_no,
             hall.id.clone(),
             masked_name(&mut rng),
-            digest,
+            String::new(),
             received_at,
         );
         // Play the workflow from reception to now.
@@ -183,15 +209,26 @@ pub fn seed_if_empty(
                 other => break other,
             }
         };
-        seq += 1;
-        cases::upsert(&tx, seq, &case, next)?;
-        if next != Next::Withdrawn {
-            writeln!(out, "{},{}", case.case_no, code)?;
+        batch.push((case, next, code));
+        if batch.len() == DIGEST_BATCH || n + 1 == case_count {
+            digest_batch(&mut batch, seed, cost);
+            for (case, next, code) in batch.drain(..) {
+                seq += 1;
+                cases::upsert(&tx, seq, &case, next)?;
+                if next != Next::Withdrawn {
+                    writeln!(out, "{},{}", case.case_no, code)?;
+                }
+            }
         }
     }
     seed_layers(&tx, &halls, &mut rng)?;
     meta_set(&tx, "seeded_at", &now.to_rfc3339())?;
     meta_set(&tx, "seed", &seed.to_string())?;
+    meta_set(
+        &tx,
+        "lookup_cost",
+        &format!("m={},t={},p={}", cost.m_kib, cost.t, cost.p),
+    )?;
     tx.commit()?;
     // Fold the seeding's large write-ahead log into the database file now, rather than
     // leaving readers to search it.
@@ -310,6 +347,35 @@ mod tests {
         assert_eq!(code.len(), 4);
         assert!(code.chars().all(|c| c.is_ascii_digit()));
         assert_eq!(code, verification_code(7, "GY2026-ZJD-000001"));
+    }
+
+    #[test]
+    fn seeded_digests_open_their_cases_with_the_listed_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("egov.db")).unwrap();
+        let lookups = dir.path().join("lookups.txt");
+        let cost = protocol::lookup::DEMO_COST;
+        db.write(|conn| seed_if_empty(conn, 5, 600, Utc::now(), &lookups, cost))
+            .unwrap();
+        let listed = std::fs::read_to_string(&lookups).unwrap();
+        let pairs: Vec<(&str, &str)> = listed
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once(','))
+            .collect();
+        assert!(pairs.len() > 500, "{}", pairs.len());
+        db.read(|conn| {
+            // Across batch boundaries, each case has its own salt and its listed code.
+            let mut digests = std::collections::HashSet::new();
+            for &(case_no, code) in pairs.iter().step_by(37) {
+                let case = crate::cases::get(conn, case_no)?.unwrap();
+                assert!(protocol::lookup::verify(&case.lookup_digest, case_no, code));
+                assert!(!protocol::lookup::verify(&case.lookup_digest, case_no, "x"));
+                assert!(digests.insert(case.lookup_digest));
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

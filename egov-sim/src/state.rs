@@ -51,7 +51,12 @@ impl Default for FaultDice {
 pub struct Config {
     pub data_dir: PathBuf,
     pub admin_token: String,
-    pub device_tokens: Vec<String>,
+    /// Keys a published release must be signed with.
+    pub content_keys: Vec<ed25519_dalek::VerifyingKey>,
+    /// Skip the signature check of published releases (fault injection).
+    pub publish_unverified: bool,
+    /// Connection and timeout bounds of the listener and the body extractors.
+    pub limits: crate::listener::Limits,
     pub faults: Faults,
 }
 
@@ -80,11 +85,18 @@ impl SimClock {
     }
 }
 
+/// Reads run at once, at most: each holds a SQLite connection (three file descriptors) and
+/// a blocking thread, so without a bound a flood of requests would open one per request up
+/// to the process's file limit. Two cores do not read faster with more.
+pub const MAX_READERS: usize = 16;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: SharedDb,
     pub config: Arc<Config>,
     pub clock: SimClock,
+    /// Permits for [`AppState::read`], [`MAX_READERS`] of them.
+    pub readers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -93,8 +105,21 @@ impl AppState {
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        let _permit = self
+            .readers
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.read(f)).await?
+    }
+
+    /// Issues a token for a device of `hall_id` (tests and tools; `egov-sim device add` and
+    /// the admin route do the same).
+    pub fn provision_device(&self, device_id: &str, hall_id: &str) -> anyhow::Result<String> {
+        let now = self.clock.now();
+        self.db
+            .write(|conn| Ok(crate::tokens::issue(conn, device_id, hall_id, now)?))
     }
 
     pub async fn write<T: Send + 'static>(

@@ -111,6 +111,8 @@ fn deliver(faults: &[&str], seed: u64) -> (Duration, u64) {
         data.path().to_str().unwrap(),
         "--cases",
         "10",
+        "--lookup-cost",
+        "demo",
     ];
     argv.extend_from_slice(faults);
     let seed_text = seed.to_string();
@@ -121,6 +123,7 @@ fn deliver(faults: &[&str], seed: u64) -> (Duration, u64) {
         .enable_all()
         .build()
         .unwrap();
+    let token = state.provision_device("bench", "hn-gyx-zsz").unwrap();
     let url = egov_sim::server::serve_loopback(server.handle(), state).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(Mutex::new(
@@ -130,7 +133,7 @@ fn deliver(faults: &[&str], seed: u64) -> (Duration, u64) {
         outbox.lock().unwrap().insert(&plot(n), Utc::now()).unwrap();
     }
     let mut uploader = Uploader::new(
-        protocol::client::Client::with_token(&url, Some("demo-device-token")).unwrap(),
+        protocol::client::Client::with_token(&url, Some(&token)).unwrap(),
         outbox.clone(),
         UploadSettings {
             backoff: Backoff {

@@ -159,6 +159,8 @@ fn layer_sync(c: &mut Criterion) {
         data.path().to_str().unwrap(),
         "--cases",
         "10",
+        "--lookup-cost",
+        "demo",
     ]);
     let state = egov_sim::server::prepare(&options).unwrap();
     state
@@ -183,6 +185,7 @@ fn layer_sync(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    let token = state.provision_device("bench", "hn-gyx-zsz").unwrap();
     let url = egov_sim::server::serve_loopback(server.handle(), state).unwrap();
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -194,7 +197,7 @@ fn layer_sync(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let cache = LayerCache::open(&dir.path().join("layers.db"), plane.as_ref()).unwrap();
         let sync = LayerSync {
-            client: protocol::client::Client::with_token(&url, Some("demo-device-token")).unwrap(),
+            client: protocol::client::Client::with_token(&url, Some(&token)).unwrap(),
             cache: Arc::new(Mutex::new(cache)),
             index: Arc::new(RwLock::new(LayerIndex::default())),
             plane: plane.clone(),

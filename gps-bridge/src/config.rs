@@ -484,17 +484,20 @@ impl Config {
             if !matches!(url.scheme(), "http" | "https") {
                 bail!("upstream.url must be http or https");
             }
+            use protocol::devices::{DEVICE_ID_RULE, TOKEN_RULE, is_device_id, is_sendable_token};
             for (key, value) in [
                 ("upstream.device_id", &self.upstream.device_id),
                 ("upstream.office_id", &self.upstream.office_id),
             ] {
-                let ok = (1..=64).contains(&value.len())
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-                if !ok {
-                    bail!("{key} must be 1 to 64 characters of A-Z a-z 0-9 - _ . with an upstream");
+                if !is_device_id(value) {
+                    bail!("{key} must be {DEVICE_ID_RULE} with an upstream");
                 }
+            }
+            if !is_sendable_token(&self.upstream.token) {
+                bail!(
+                    "upstream.token: this bridge's token is required with an upstream: \
+                     {TOKEN_RULE} (the upstream issues it for upstream.device_id)"
+                );
             }
         }
         if self.checks.max_meridian_offset_deg > 10.0 {
@@ -551,8 +554,8 @@ mod tests {
         let two_d = Config::parse("capture.min_fix_type = \"2d\"").unwrap();
         assert_eq!(two_d.capture.filter().min_fix_type, FixType::TwoD);
         assert!(Config::parse("capture.min_fix_type = \"1d\"").is_err());
-        let upstream =
-            "upstream.url = \"http://127.0.0.1:8080/\"\nupstream.office_id = \"hn-gyx-zsz\"";
+        let upstream = "upstream.url = \"http://127.0.0.1:8080/\"\nupstream.office_id = \"hn-gyx-zsz\"\n\
+                        upstream.token = \"lhdev-0123\"";
         let parsed = Config::parse(upstream).unwrap();
         assert_eq!(
             parsed.outbox_path(),
@@ -568,6 +571,13 @@ mod tests {
             "an upstream needs the office"
         );
         assert!(Config::parse(&format!("{upstream}\nupstream.device_id = \"a b\"")).is_err());
+        for token in ["", "lhdev 0123", "lhdev-0123\\n"] {
+            let without = upstream.replace("upstream.token = \"lhdev-0123\"", "");
+            let err = Config::parse(&format!("{without}\nupstream.token = \"{token}\""))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("upstream.token: "), "{token:?}: {err}");
+        }
         assert!(Config::parse("layers.page_size = 0").is_err());
         assert!(Config::parse("upload.retry_initial_s = 10.0\nupload.retry_max_s = 1.0").is_err());
         let extra = Config::parse("serial.allow_extra = [\"1234:abcd\"]").unwrap();

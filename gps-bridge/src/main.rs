@@ -41,8 +41,8 @@ enum Command {
     /// Average the fixes of the docked unit into a named corner.
     Mark {
         name: String,
-        /// Seconds to average (default: capture.default_secs).
-        #[arg(long)]
+        /// Seconds to average, more than 0 and at most 3600 (default: capture.default_secs).
+        #[arg(long, value_parser = capture_secs)]
         secs: Option<f64>,
         /// The unit's port, when several are docked.
         #[arg(long)]
@@ -370,6 +370,9 @@ fn control_command(
     request: &Request,
     text: Option<ReplyText>,
 ) -> anyhow::Result<ExitCode> {
+    // Refused here, by field, before anything is sent: an over-long name would otherwise
+    // reach the daemon as a request line cut short.
+    request.validate().map_err(anyhow::Error::msg)?;
     let reply = call(&config.socket_path(), request)?;
     let ok = reply["ok"] == true;
     match text.and_then(|text| text(&reply)) {
@@ -387,4 +390,17 @@ fn control_command(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--secs`: a finite number of seconds in (0, 3600]. NaN in particular must not pass: JSON
+/// has no NaN, so it would travel as `null`, the default.
+fn capture_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 3600.0 {
+        Ok(secs)
+    } else {
+        Err(format!("{text} is not between 0 and 3600"))
+    }
 }

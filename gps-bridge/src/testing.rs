@@ -7,13 +7,18 @@ use clap::Parser;
 pub struct Upstream {
     pub url: String,
     pub state: egov_sim::state::AppState,
+    /// The token of [`DEVICE`], provisioned at start.
+    pub token: String,
     _data: tempfile::TempDir,
     _runtime: tokio::runtime::Runtime,
 }
 
-pub const DEVICE_TOKEN: &str = "demo-device-token";
+/// The bridge the tests talk as, provisioned in [`OFFICE`].
+pub const DEVICE: &str = "bridge-test";
+pub const OFFICE: &str = "hn-gyx-zsz";
 
-/// egov-sim with a few cases and its seeded layers, and `args` (fault injection).
+/// egov-sim with a few cases (lookup digests at the demo cost) and its seeded layers, and
+/// `args` (fault injection), with [`DEVICE`] provisioned.
 pub fn upstream(args: &[&str]) -> Upstream {
     let data = tempfile::tempdir().unwrap();
     let mut argv = vec![
@@ -22,6 +27,8 @@ pub fn upstream(args: &[&str]) -> Upstream {
         data.path().to_str().unwrap(),
         "--cases",
         "5",
+        "--lookup-cost",
+        "demo",
     ];
     argv.extend_from_slice(args);
     let state = egov_sim::server::prepare(&egov_sim::server::Options::parse_from(argv)).unwrap();
@@ -31,9 +38,11 @@ pub fn upstream(args: &[&str]) -> Upstream {
         .build()
         .unwrap();
     let url = egov_sim::server::serve_loopback(runtime.handle(), state.clone()).unwrap();
+    let token = state.provision_device(DEVICE, OFFICE).unwrap();
     Upstream {
         url,
         state,
+        token,
         _data: data,
         _runtime: runtime,
     }
@@ -41,7 +50,7 @@ pub fn upstream(args: &[&str]) -> Upstream {
 
 impl Upstream {
     pub fn client(&self) -> protocol::client::Client {
-        protocol::client::Client::with_token(&self.url, Some(DEVICE_TOKEN)).unwrap()
+        protocol::client::Client::with_token(&self.url, Some(&self.token)).unwrap()
     }
 
     /// `(idempotency key, plot id)` of every plot the upstream recorded.

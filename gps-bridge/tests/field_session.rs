@@ -97,6 +97,16 @@ fn marked_corners_become_a_plot_that_survives_a_sigkill() {
         );
         assert!(!stdout.contains("$GPGGA"), "raw sentences only with --json");
     }
+    // A name already marked in this unit's plot is refused at once, and nothing is recorded.
+    let out = bridge(&config, &["mark", "J2", "--secs", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .1
+            .contains("name: corner J2 is marked already on "),
+        "{out:?}"
+    );
+    assert_eq!(status_when(&config, |s| s["ok"] == true)["open_marks"], 3);
     let out = bridge(&config, &["close-plot", "wang-homestead"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "close-plot: {stderr}");
@@ -118,4 +128,8 @@ fn marked_corners_become_a_plot_that_survives_a_sigkill() {
     let status = status_when(&config, |s| s["ok"] == true);
     assert_eq!(status["plot_candidates"], 1, "{status}");
     assert_eq!(status["open_marks"], 0, "{status}");
+    // The closed plot's names are free again for the next plot.
+    status_when(&config, |s| s["units"][0]["fix"]["lat"].is_number());
+    let out = bridge(&config, &["mark", "J1", "--secs", "1"]);
+    assert!(out.status.success(), "mark J1 after close-plot: {out:?}");
 }

@@ -43,13 +43,18 @@ fn main() {
         "egov-sim",
         "--cases",
         &seeded.to_string(),
+        "--lookup-cost",
+        "demo",
         "--data",
         data.to_str().unwrap(),
     ]);
     let state = egov_sim::server::prepare(&options).expect("the bench database opens");
+    let token = state
+        .provision_device("bench-kiosk", HALL)
+        .expect("a device token");
     let runtime = loopback::runtime(2);
     let url = loopback::serve(&runtime, state);
-    let client = Client::with_token(&url, Some("demo-device-token")).unwrap();
+    let client = Client::with_token(&url, Some(&token)).unwrap();
     let scratch = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")).unwrap();
 
     // Initial sync through the real path.

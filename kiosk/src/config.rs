@@ -86,7 +86,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub upstream: Url,
     pub content_url: Option<Url>,
-    pub token: Option<String>,
+    /// This device's own bearer token (bound to `device_id` and `hall_id` upstream).
+    pub token: String,
     pub timeout: Duration,
     pub trusted_keys: Vec<VerifyingKey>,
     pub content_interval: Duration,
@@ -128,16 +129,10 @@ impl Config {
             key,
             message,
         };
-        let id_ok = |id: &str| {
-            (1..=64).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        };
-        if !id_ok(&file.device_id) {
+        if !protocol::devices::is_device_id(&file.device_id) {
             return Err(invalid(
                 "device_id",
-                "1 to 64 characters of A-Z a-z 0-9 - _ .".into(),
+                protocol::devices::DEVICE_ID_RULE.into(),
             ));
         }
         if file.hall_id.is_empty() {
@@ -152,6 +147,17 @@ impl Config {
             }
         };
         let upstream = parse_url("upstream.url", &file.upstream.url)?;
+        let token = file.upstream.token.unwrap_or_default();
+        if !protocol::devices::is_sendable_token(&token) {
+            return Err(invalid(
+                "upstream.token",
+                format!(
+                    "this device's token is required: {} (the upstream issues it for this \
+                     device_id)",
+                    protocol::devices::TOKEN_RULE
+                ),
+            ));
+        }
         let content_url = file
             .upstream
             .content_url
@@ -187,7 +193,7 @@ impl Config {
             data_dir,
             upstream,
             content_url,
-            token: file.upstream.token,
+            token,
             timeout: seconds(file.upstream.timeout_s, 30),
             trusted_keys,
             content_interval: seconds(file.content.poll_interval_s, 60),
@@ -197,6 +203,32 @@ impl Config {
             heartbeat_interval: seconds(file.heartbeat.interval_s, 60),
             ratings_interval: seconds(file.ratings.interval_s, 30),
             site_fault: file.site_fault.filter(|fault| !fault.trim().is_empty()),
+        })
+    }
+
+    /// Checks that `data_dir` can be used: a folder this process may write in, or one it can
+    /// create (its nearest existing ancestor is such a folder). For `--check-config`; parsing
+    /// alone does not touch the file system.
+    pub fn check_data_dir(&self) -> Result<(), ConfigError> {
+        let unusable = |message: String| ConfigError::Invalid {
+            path: self.data_dir.display().to_string(),
+            key: "data_dir",
+            message,
+        };
+        let existing = self
+            .data_dir
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or(Path::new("/"));
+        if !existing.is_dir() {
+            return Err(unusable(format!("{} is not a folder", existing.display())));
+        }
+        let access = rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK;
+        rustix::fs::access(existing, access).map_err(|e| {
+            unusable(format!(
+                "{} is not writable by this user: {e}",
+                existing.display()
+            ))
         })
     }
 
@@ -212,7 +244,7 @@ impl Config {
     pub fn client(&self) -> Result<Client, protocol::client::ClientError> {
         let mut config = ClientConfig::new(self.upstream.clone());
         config.content_url = self.content_url.clone();
-        config.token = self.token.clone();
+        config.token = Some(self.token.clone());
         config.timeout = self.timeout;
         config.user_agent = format!("land-hall-kiosk/{}", crate::APP_VERSION);
         Client::new(config)
@@ -228,7 +260,7 @@ mod tests {
     fn minimal() -> String {
         format!(
             "device_id = \"kiosk-01\"\nhall_id = \"hn-czs-gyx\"\n[upstream]\nurl = \"http://127.0.0.1:8080\"\n\
-             [content]\ntrusted_keys = [\"{KEY}\"]\n"
+             token = \"lhdev-0123\"\n[content]\ntrusted_keys = [\"{KEY}\"]\n"
         )
     }
 
@@ -261,5 +293,46 @@ mod tests {
         assert!(err.contains("content.trusted_keys"), "{err}");
         let ftp = minimal().replace("http://", "ftp://");
         assert!(Config::parse(&ftp, Path::new("."), "k.toml").is_err());
+    }
+
+    #[test]
+    fn an_empty_missing_or_unsendable_token_is_refused() {
+        for config in [
+            minimal().replace("lhdev-0123", ""),
+            minimal().replace("token = \"lhdev-0123\"\n", ""),
+            minimal().replace("lhdev-0123", "two words"),
+        ] {
+            let err = Config::parse(&config, Path::new("."), "k.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("k.toml: upstream.token: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_data_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |data_dir: &str| {
+            let text = format!("data_dir = \"{data_dir}\"\n{}", minimal());
+            Config::parse(&text, dir.path(), "k.toml").unwrap()
+        };
+        config("data").check_data_dir().unwrap();
+        config("data/deeper/still").check_data_dir().unwrap();
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let err = config("file/data")
+            .check_data_dir()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data_dir") && err.contains("not a folder"),
+            "{err}"
+        );
+        // A folder this process may not write in, whoever it runs as: procfs refuses writes
+        // to another process's fdinfo folder even to root.
+        let err = config("/proc/1/fdinfo/kiosk-data")
+            .check_data_dir()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not writable"), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use protocol::cases::CaseStatus;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A case of the feed as the mirror stores it. The fields the mirror indexes or shows in
 /// lists are parsed; steps, result and publicity are kept as the upstream's exact JSON
@@ -185,7 +185,11 @@ impl FeedPage<'_> {
 
 /// Parses a feed page, pure; entries whose fields do not fit their `op` are refused.
 pub fn parse_page(bytes: &[u8]) -> Result<FeedPage<'_>> {
-    Ok(serde_json::from_slice(bytes)?)
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::Invalid(format!(
+            "the upstream's feed page does not follow the contract: {e}"
+        ))
+    })
 }
 
 #[cfg(test)]

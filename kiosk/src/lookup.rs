@@ -1,14 +1,17 @@
 //! The case lookup: case number + verification code → the case as the UI shows it.
 //!
-//! The code is turned into the lookup digest at once and compared in constant time with the
-//! stored one; it is never stored or logged. An unknown case number and a wrong code give
-//! the same answer after the same work — one row read, one digest comparison (against a
-//! dummy for an unknown number), nothing parsed — so the kiosk reveals neither by its answer
-//! nor by its timing which case numbers exist.
+//! The code is checked against the case's stored argon2id digest ([`protocol::lookup`]) and
+//! is never stored or logged. A lookup costs one argon2id computation, tens of milliseconds:
+//! call it off the UI thread. An unknown case number and a wrong code give the same answer
+//! after the same work — one row read, one argon2id computation (for an unknown number,
+//! against another case's digest, at the hall's cost), nothing parsed — so the kiosk reveals
+//! neither by its answer nor by its timing which case numbers exist.
 
 use chrono::{DateTime, Utc};
-use protocol::cases::{digest_matches, lookup_digest};
-use rusqlite::{Connection, params};
+use std::sync::OnceLock;
+
+use protocol::lookup::{STANDARD_COST, lookup_digest, verify};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -31,10 +34,25 @@ pub enum Lookup {
     NotReady,
 }
 
-/// Compared with the candidate when the case number is unknown, so that an unknown number
-/// takes the same digest comparison as a wrong code. No code hashes to it: finding one would
-/// take a SHA-256 preimage.
-const NO_CASE_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The digest an unknown number's guess is spent on, so that it costs what a wrong code
+/// costs: any stored case's (a hall's cases share their cost), or in a mirror without cases
+/// one made once at the standard cost. It cannot open anything: the typed case number is
+/// part of what is hashed, and an unknown number is never accepted anyway.
+fn decoy_digest(conn: &Connection) -> Result<String> {
+    static EMPTY_MIRROR: OnceLock<String> = OnceLock::new();
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT lookup_digest FROM cases LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(stored.unwrap_or_else(|| {
+        EMPTY_MIRROR
+            .get_or_init(|| {
+                lookup_digest("", "", &[0; 16], STANDARD_COST)
+                    .expect("the standard cost is within the contract")
+            })
+            .clone()
+    }))
+}
 
 /// Receipts print case numbers in upper case; scanners and hands vary.
 fn normalise_case_no(input: &str) -> String {
@@ -74,14 +92,11 @@ fn recent_failures(conn: &Connection, case_no: &str, at: i64) -> Result<(Vec<i64
     Ok((per_case, per_kiosk))
 }
 
-/// The hall's salt (if synced) and where the case feed stands, in one statement.
-fn salt_and_freshness(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> Result<(Option<String>, Freshness)> {
+/// Whether the hall is known (synced) and where the case feed stands, in one statement.
+fn hall_and_freshness(conn: &Connection, now: DateTime<Utc>) -> Result<(bool, Freshness)> {
     Ok(conn
         .prepare_cached(concat!(
-            "SELECT (SELECT lookup_salt FROM hall LIMIT 1), ",
+            "SELECT EXISTS (SELECT 1 FROM hall), ",
             freshness_columns!(),
             " FROM case_sync WHERE id = 1"
         ))?
@@ -107,14 +122,14 @@ fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Re
     if let Some(until) = locked.into_iter().flatten().max() {
         return Ok(Checked::Locked(until));
     }
-    let (Some(salt), freshness) = salt_and_freshness(conn, now)? else {
+    let (true, freshness) = hall_and_freshness(conn, now)? else {
         return Ok(Checked::NotReady);
     };
-    let candidate = lookup_digest(&salt, case_no, code);
     let found = if case_no.len() <= 64 && code.len() <= 32 {
+        let decoy = decoy_digest(conn)?;
         cases::get_if(conn, case_no, now, |stored| {
-            // Compared first and always, for known and unknown numbers alike.
-            digest_matches(stored.unwrap_or(NO_CASE_DIGEST), &candidate) && stored.is_some()
+            // Computed first and always, for known and unknown numbers alike.
+            verify(stored.unwrap_or(&decoy), case_no, code) && stored.is_some()
         })?
     } else {
         None
@@ -169,7 +184,7 @@ impl Mirror {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::cases::tests::{SALT, case, page};
+    use crate::mirror::cases::tests::{case, page};
     use protocol::cases::Change;
     use protocol::halls::Hall;
 
@@ -180,7 +195,6 @@ mod tests {
                 id: "hn-czs-gyx".into(),
                 name: "郴州市桂阳县政务大厅".into(),
                 division_code: "431021".into(),
-                lookup_salt: SALT.into(),
                 lon: 0.0,
                 lat: 0.0,
             })

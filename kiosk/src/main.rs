@@ -142,6 +142,7 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     if cli.check_config {
+        config.check_data_dir()?;
         outln!("{}: ok", cli.config.display())?;
         return Ok(ExitCode::SUCCESS);
     }

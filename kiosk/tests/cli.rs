@@ -42,7 +42,7 @@ fn sample_dir() -> std::path::PathBuf {
 fn support_commands_sync_and_look_up_a_case() {
     let sim = Sim::start(600, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     assert!(kiosk(&config, &["--check-config"]).status.success());
     // Before any sync, the kiosk shows (and reports) the built-in sample content.
     let status = kiosk(&config, &["status"]);
@@ -233,7 +233,7 @@ fn the_running_kiosk_heartbeats_and_answers_commands_in_the_fleet_view() {
         .unwrap();
     let newest_case = sim.newest_hall_seq();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let mut running = Running::start(&config);
     let queued = admin(&[
         "command",
@@ -322,7 +322,7 @@ fn wait_until_running(sim: &Sim, data: &Path, pid: u32) {
 fn support_commands_that_write_refuse_while_a_kiosk_runs() {
     let sim = Sim::start(50, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let data = dir.path().join("data");
     let mut running = Running::start(&config);
     let pid = running.0.id();
@@ -396,7 +396,7 @@ fn wait_for_schedule(config: &Path, source: &str, on: &str) {
 fn an_administrator_sets_and_clears_the_display_schedule_of_a_kiosk() {
     let sim = Sim::start(20, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let published = display_schedule(&config);
     assert_eq!(published["source"], "published", "{published}");
     let published_on = published["schedule"]["on"].as_str().unwrap().to_owned();
@@ -472,7 +472,7 @@ fn an_administrator_sets_and_clears_the_display_schedule_of_a_kiosk() {
 fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
     let sim = Sim::start(20, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let socket_path = dir.path().join("notify.sock");
     let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     // Generous: a message late on a loaded machine is still read.
@@ -515,7 +515,7 @@ fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
 fn sync_once_before_any_release_is_published_succeeds() {
     let sim = Sim::start(30, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.url, 100);
+    let config = write_config(dir.path(), &sim, 100);
     let synced = kiosk(&config, &["sync", "--once"]);
     assert!(synced.status.success(), "{}", stderr(&synced));
     let said = stdout(&synced);

@@ -204,7 +204,8 @@ async fn publish_with_damaged_notice(sim: &Sim, version: u64, damage: impl FnOnc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_wrongly_signed_damaged_and_older_releases_are_refused() {
-    let sim = Sim::start(10, &[]);
+    // An upstream that publishes what it is given: the kiosk is the one that must refuse.
+    let sim = Sim::start(10, &["--publish-unverified"]);
     let mut k = kiosk_with_release_1(&sim).await;
 
     // A flipped byte in the manifest (still valid JSON, so the server takes it).
@@ -303,7 +304,7 @@ async fn an_item_that_fails_validation_refuses_the_whole_release() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_stays_in_the_heartbeat_while_other_parts_fail_after_it() {
-    let sim = Sim::start(10, &[]);
+    let sim = Sim::start(10, &["--publish-unverified"]);
     let mut k = kiosk_with_release_1(&sim).await;
     release(2, &generate_signing_key())
         .publish(&sim.admin_client())

@@ -39,7 +39,7 @@ async fn sync_now_and_reload_commands_run_their_loops_before_the_interval() {
     sample_release(1).publish(&admin).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Case sync and content poll hourly: within the test only a command runs them again.
-    let config = Config::load(&write_config_paced(dir.path(), &sim.url, 100, 3_600)).unwrap();
+    let config = Config::load(&write_config_paced(dir.path(), &sim, 100, 3_600)).unwrap();
     let plane = DataPlane::prepare(config, Arc::new(NoScreen)).unwrap();
     let mirror = Mirror::open(&plane.config().mirror_path()).unwrap();
     let mut content_changes = plane.content_changes();
@@ -183,7 +183,7 @@ async fn a_content_apply_held_on_blocking_file_work_does_not_hold_up_heartbeats_
     let admin = sim.admin_client();
     sample_release(1).publish(&admin).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::load(&write_config_paced(dir.path(), &sim.url, 100, 1)).unwrap();
+    let config = Config::load(&write_config_paced(dir.path(), &sim, 100, 1)).unwrap();
     let plane = DataPlane::prepare(config, Arc::new(NoScreen)).unwrap();
     let mirror = Mirror::open(&plane.config().mirror_path()).unwrap();
     let health = plane.health();
@@ -252,7 +252,7 @@ async fn a_content_apply_held_on_blocking_file_work_does_not_hold_up_heartbeats_
 async fn a_mirror_that_cannot_be_written_is_a_fault_on_screen_and_in_the_fleet_view_not_a_stop() {
     let sim = Sim::start(300, &[]);
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::load(&write_config_paced(dir.path(), &sim.url, 100, 1)).unwrap();
+    let config = Config::load(&write_config_paced(dir.path(), &sim, 100, 1)).unwrap();
     let plane = DataPlane::prepare(config, Arc::new(NoScreen)).unwrap();
     let mirror = Mirror::open(&plane.config().mirror_path()).unwrap();
     mirror

@@ -64,12 +64,11 @@ fn case_sync_trials(cases: u64, trials: usize) -> usize {
     let upstream = sim.hall_cases();
     // How long a whole initial sync takes here: the window kills fall into.
     let probe = tempfile::tempdir().unwrap();
-    let window =
-        timed(|| run_to_end(&write_config(probe.path(), &sim.url, 50), "cases")).mul_f64(0.9);
+    let window = timed(|| run_to_end(&write_config(probe.path(), &sim, 50), "cases")).mul_f64(0.9);
     let mut hits = 0;
     for trial in 0..trials {
         let dir = tempfile::tempdir().unwrap();
-        let config = write_config(dir.path(), &sim.url, 50);
+        let config = write_config(dir.path(), &sim, 50);
         hits += usize::from(kill_at_random(&config, "cases", window));
         let path = dir.path().join("data/mirror.db");
         if path.exists() {
@@ -181,7 +180,7 @@ fn content_apply_trials(notices: usize, trials: usize) -> (usize, usize) {
     let old = big_release(1, notices);
     let new = big_release(2, notices);
     let template = tempfile::tempdir().unwrap();
-    let config = write_config(template.path(), &sim.url, 50);
+    let config = write_config(template.path(), &sim, 50);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(old.publish(&sim.admin_client())).unwrap();
     run_to_end(&config, "content");

@@ -7,7 +7,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Where a case stands as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,7 +129,8 @@ pub struct Case {
     pub kind_label: String,
     /// Masked applicant name, e.g. `张*三`.
     pub applicant: String,
-    /// Hex SHA-256, see [`lookup_digest`].
+    /// The argon2id digest of the case number and the applicant's verification code, with
+    /// this case's own salt and cost, as a PHC string; see [`crate::lookup`].
     pub lookup_digest: String,
     #[serde(with = "crate::wire_time")]
     pub received_at: DateTime<Utc>,
@@ -227,60 +227,9 @@ pub struct ChangesPage {
     pub has_more: bool,
 }
 
-/// The lookup digest: SHA-256 over the hall's salt, the case number and the applicant's
-/// verification code (e.g. the last four digits of a phone number), each length-prefixed so
-/// that no two different triples hash the same bytes. The mirror stores only this digest,
-/// never the code.
-pub fn lookup_digest(hall_salt: &str, case_no: &str, code: &str) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    for part in [hall_salt, case_no, code] {
-        hasher.update((part.len() as u32).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.finalize().into()
-}
-
-/// [`lookup_digest`] as the lowercase hex the wire carries.
-pub fn lookup_digest_hex(hall_salt: &str, case_no: &str, code: &str) -> String {
-    hex::encode(lookup_digest(hall_salt, case_no, code))
-}
-
-/// Compares a candidate digest with a stored hex digest in constant time.
-pub fn digest_matches(stored_hex: &str, candidate: &[u8; 32]) -> bool {
-    use subtle::ConstantTimeEq;
-    let mut stored = [0u8; 32];
-    if hex::decode_to_slice(stored_hex, &mut stored).is_err() {
-        return false;
-    }
-    stored.ct_eq(candidate).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digest_separates_fields() {
-        // Without length prefixes these two would hash the same concatenation.
-        assert_ne!(
-            lookup_digest("s", "AB", "1234"),
-            lookup_digest("s", "A", "B1234")
-        );
-    }
-
-    #[test]
-    fn digest_matches_only_the_right_code() {
-        let stored = lookup_digest_hex("salt", "GY2026-ZJD-000001", "4321");
-        assert!(digest_matches(
-            &stored,
-            &lookup_digest("salt", "GY2026-ZJD-000001", "4321")
-        ));
-        assert!(!digest_matches(
-            &stored,
-            &lookup_digest("salt", "GY2026-ZJD-000001", "4320")
-        ));
-        assert!(!digest_matches("zz", &[0; 32]));
-    }
 
     #[test]
     fn change_wire_form_is_tagged_by_op() {

@@ -12,7 +12,9 @@ use url::Url;
 
 use crate::cases::ChangesPage;
 use crate::content::PublishManifest;
-use crate::devices::{Command, CommandAction, Fleet, Heartbeat, HeartbeatReply};
+use crate::devices::{
+    Command, CommandAction, DeviceToken, Fleet, Heartbeat, HeartbeatReply, IssueDeviceToken,
+};
 use crate::error::ErrorBody;
 use crate::halls::HallList;
 use crate::layers::{Layer, LayerChangesPage};
@@ -444,6 +446,28 @@ impl Client {
         let url = self.api(&format!("admin/devices/{device_id}/commands"))?;
         self.json(self.request(Method::POST, url).json(action))
             .await
+    }
+
+    /// `POST /api/v1/admin/devices/{id}/token` (admin token): a new token for the device,
+    /// replacing any it had.
+    pub async fn issue_device_token(
+        &self,
+        device_id: &str,
+        hall_id: &str,
+    ) -> Result<DeviceToken, ClientError> {
+        let url = self.api(&format!("admin/devices/{device_id}/token"))?;
+        let body = IssueDeviceToken {
+            hall_id: hall_id.to_owned(),
+        };
+        self.json(self.request(Method::POST, url).json(&body)).await
+    }
+
+    /// `DELETE /api/v1/admin/devices/{id}/token` (admin token): the device's token stops
+    /// working at once.
+    pub async fn revoke_device_token(&self, device_id: &str) -> Result<(), ClientError> {
+        let url = self.api(&format!("admin/devices/{device_id}/token"))?;
+        self.send(self.request(Method::DELETE, url)).await?;
+        Ok(())
     }
 
     /// `GET /api/v1/admin/devices/{id}/screenshots/{command_id}` (admin token): the PNG.

@@ -17,6 +17,26 @@ use sha2::{Digest, Sha256};
 /// Manifest format understood by this build.
 pub const MANIFEST_SCHEMA: u32 = 1;
 
+/// How far a release's `version` may run ahead of its `created_at` (as Unix seconds), and
+/// how far ahead of the upstream's clock a `created_at` may be when published: one day.
+///
+/// Versions are publish timestamps (`kiosk-admin build` uses the Unix time by default) or
+/// any smaller number. Kiosks refuse every release not newer than the applied one, so a
+/// version typed too large would stop content updates until time caught up with it; the
+/// ceiling bounds that to this skew. A mistyped `--version 9223372036854775807` is refused
+/// by `kiosk-admin build`, by the upstream and by every kiosk (from the signed manifest
+/// alone, without trusting its own clock), so it can neither be published nor applied.
+pub const MAX_VERSION_SKEW_S: u64 = 86_400;
+
+/// The highest `version` a release created at `created_at` may carry.
+pub fn version_ceiling(created_at: DateTime<Utc>) -> u64 {
+    created_at
+        .timestamp()
+        .max(0)
+        .unsigned_abs()
+        .saturating_add(MAX_VERSION_SKEW_S)
+}
+
 /// What an entry holds; kiosks file each kind in its own table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,6 +96,11 @@ pub enum ManifestError {
     UnsupportedSchema(u32),
     #[error("manifest version {offered} is not newer than the applied version {applied}")]
     Rollback { offered: u64, applied: u64 },
+    #[error(
+        "version {version} is above its ceiling {ceiling} (created_at + {MAX_VERSION_SKEW_S} s; \
+         versions are publish timestamps)"
+    )]
+    VersionTooHigh { version: u64, ceiling: u64 },
     #[error("entry {0}: {1}")]
     BadEntry(String, &'static str),
     #[error("blob {id} has SHA-256 {actual}, the manifest says {expected}")]
@@ -96,6 +121,13 @@ impl Manifest {
     pub fn validate(&self) -> Result<(), ManifestError> {
         if self.schema != MANIFEST_SCHEMA {
             return Err(ManifestError::UnsupportedSchema(self.schema));
+        }
+        let ceiling = version_ceiling(self.created_at);
+        if self.version > ceiling {
+            return Err(ManifestError::VersionTooHigh {
+                version: self.version,
+                ceiling,
+            });
         }
         for pair in self.entries.windows(2) {
             if pair[0].id >= pair[1].id {
@@ -341,6 +373,31 @@ mod tests {
                 applied: 5
             })
         );
+    }
+
+    #[test]
+    fn a_version_past_its_ceiling_is_refused() {
+        let mut m = manifest(1);
+        let created = m.created_at.timestamp() as u64;
+        m.version = created + MAX_VERSION_SKEW_S;
+        assert!(m.validate().is_ok(), "a day ahead is the ceiling");
+        for version in [created + MAX_VERSION_SKEW_S + 1, i64::MAX as u64, u64::MAX] {
+            m.version = version;
+            assert_eq!(
+                m.validate(),
+                Err(ManifestError::VersionTooHigh {
+                    version,
+                    ceiling: created + MAX_VERSION_SKEW_S
+                })
+            );
+        }
+        // Refused after a valid signature too: a kiosk never applies it.
+        let key = generate_signing_key();
+        let bytes = m.to_bytes();
+        assert!(matches!(
+            verify(&bytes, &sign(&key, &bytes), &[key.verifying_key()]),
+            Err(ManifestError::VersionTooHigh { .. })
+        ));
     }
 
     #[test]

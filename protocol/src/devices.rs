@@ -3,6 +3,27 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Whether `id` is a device id of the contract: 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
+pub fn is_device_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The rule of [`is_device_id`], for error messages.
+pub const DEVICE_ID_RULE: &str = "1 to 64 characters of A-Z a-z 0-9 - _ .";
+
+/// Whether `token` can be a device's bearer token: it is sent as an HTTP header, so visible
+/// ASCII only, and a pasted newline or space is caught in the configuration, not as a failed
+/// request later.
+pub fn is_sendable_token(token: &str) -> bool {
+    (1..=512).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The rule of [`is_sendable_token`], for error messages.
+pub const TOKEN_RULE: &str = "1 to 512 visible ASCII characters, no spaces";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
@@ -73,6 +94,105 @@ pub struct DockedUnit {
     /// USB product or known model name, when known.
     #[serde(default)]
     pub model: Option<String>,
+}
+
+/// Most faults a heartbeat lists (a device has a handful of parts), most command results,
+/// and the longest text field, in bytes.
+pub const MAX_FAULTS: usize = 32;
+pub const MAX_COMPLETED: usize = 256;
+pub const MAX_HEARTBEAT_TEXT: usize = 2_000;
+/// Most units a bridge reports docked (an office has a few USB ports), and the longest port
+/// or model name, in bytes.
+pub const MAX_DOCKED_UNITS: usize = 32;
+pub const MAX_PORT_NAME: usize = 256;
+
+impl Heartbeat {
+    /// Bounds every list and text of a heartbeat; each refusal names its field.
+    pub fn validate(&self) -> Result<(), String> {
+        let text = |field: &str, value: &str, max: usize| {
+            if value.len() > max {
+                Err(format!("{field}: at most {max} bytes, got {}", value.len()))
+            } else {
+                Ok(())
+            }
+        };
+        text("hall_id", &self.hall_id, 64)?;
+        text("app_version", &self.app_version, 64)?;
+        if let Some(error) = &self.last_error {
+            text("last_error", error, MAX_HEARTBEAT_TEXT)?;
+        }
+        if self.faults.len() > MAX_FAULTS {
+            return Err(format!(
+                "faults: at most {MAX_FAULTS}, got {}",
+                self.faults.len()
+            ));
+        }
+        for (i, fault) in self.faults.iter().enumerate() {
+            text(&format!("faults[{i}].part"), &fault.part, 64)?;
+            text(
+                &format!("faults[{i}].message"),
+                &fault.message,
+                MAX_HEARTBEAT_TEXT,
+            )?;
+        }
+        if self.completed.len() > MAX_COMPLETED {
+            return Err(format!(
+                "completed: at most {MAX_COMPLETED}, got {}",
+                self.completed.len()
+            ));
+        }
+        for (i, result) in self.completed.iter().enumerate() {
+            // Command ids are issued by the upstream as SQL integers.
+            if i64::try_from(result.id).is_err() {
+                return Err(format!(
+                    "completed[{i}].id must be at most {}, got {}",
+                    i64::MAX,
+                    result.id
+                ));
+            }
+            if let Some(message) = &result.message {
+                text(
+                    &format!("completed[{i}].message"),
+                    message,
+                    MAX_HEARTBEAT_TEXT,
+                )?;
+            }
+        }
+        if let Some(bridge) = &self.bridge {
+            bridge.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl BridgeHealth {
+    /// Bounds the docked units; the counts are bounded by their type (`u32`).
+    fn validate(&self) -> Result<(), String> {
+        let units = &self.docked_units;
+        if units.len() > MAX_DOCKED_UNITS {
+            return Err(format!(
+                "bridge.docked_units: at most {MAX_DOCKED_UNITS}, got {}",
+                units.len()
+            ));
+        }
+        for (i, unit) in units.iter().enumerate() {
+            if unit.port.is_empty() || unit.port.len() > MAX_PORT_NAME {
+                return Err(format!(
+                    "bridge.docked_units[{i}].port: 1 to {MAX_PORT_NAME} bytes, got {}",
+                    unit.port.len()
+                ));
+            }
+            if let Some(model) = &unit.model
+                && model.len() > MAX_PORT_NAME
+            {
+                return Err(format!(
+                    "bridge.docked_units[{i}].model: at most {MAX_PORT_NAME} bytes, got {}",
+                    model.len()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A part of a device that is failing, with its latest error; reported until the part
@@ -171,6 +291,23 @@ pub struct DeviceStatus {
     pub screenshots: Vec<u64>,
 }
 
+/// `POST /api/v1/admin/devices/{id}/token`: issue a token for a device, bound to its hall.
+/// Issuing again replaces the device's token; the old one stops working at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueDeviceToken {
+    pub hall_id: String,
+}
+
+/// The answer to [`IssueDeviceToken`]: the bearer token, shown this once. The upstream keeps
+/// only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceToken {
+    pub device_id: String,
+    pub hall_id: String,
+    pub token: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fleet {
     pub devices: Vec<DeviceStatus>,
@@ -204,6 +341,106 @@ mod tests {
                 .unwrap(),
             CommandAction::ClearDisplaySchedule
         );
+    }
+
+    #[test]
+    fn heartbeat_bounds_name_the_field() {
+        let fault = Fault {
+            part: "cases".into(),
+            message: "timed out".into(),
+            at: "2026-11-01T00:00:00Z".parse().unwrap(),
+        };
+        let mut heartbeat = Heartbeat {
+            kind: DeviceKind::Kiosk,
+            hall_id: "hn-czs-gyx".into(),
+            app_version: "0.1.0".into(),
+            content_version: None,
+            feed_cursor: None,
+            last_sync_at: None,
+            uptime_s: 1,
+            free_disk_bytes: 1,
+            last_error: None,
+            faults: vec![fault.clone(); MAX_FAULTS],
+            completed: vec![],
+            bridge: None,
+        };
+        assert_eq!(heartbeat.validate(), Ok(()));
+        heartbeat.faults = vec![fault; 4_000];
+        assert!(heartbeat.validate().unwrap_err().starts_with("faults:"));
+        heartbeat.faults.clear();
+        heartbeat.completed = vec![CommandResult {
+            id: 1 << 63,
+            ok: true,
+            message: None,
+        }];
+        assert!(
+            heartbeat
+                .validate()
+                .unwrap_err()
+                .starts_with("completed[0].id")
+        );
+        heartbeat.completed.clear();
+        heartbeat.last_error = Some("x".repeat(MAX_HEARTBEAT_TEXT + 1));
+        assert!(heartbeat.validate().unwrap_err().starts_with("last_error"));
+        heartbeat.last_error = None;
+        heartbeat.kind = DeviceKind::GpsBridge;
+        let unit = DockedUnit {
+            port: "/dev/ttyUSB0".into(),
+            model: None,
+        };
+        let health = BridgeHealth {
+            docked_units: vec![unit.clone(); MAX_DOCKED_UNITS],
+            outbox_depth: 0,
+            oldest_pending_at: None,
+            last_delivery_at: None,
+            rejected: 0,
+            layers_synced_at: None,
+        };
+        heartbeat.bridge = Some(health.clone());
+        assert_eq!(heartbeat.validate(), Ok(()));
+        for (bad, field) in [
+            (
+                BridgeHealth {
+                    docked_units: vec![unit.clone(); MAX_DOCKED_UNITS + 1],
+                    ..health.clone()
+                },
+                "bridge.docked_units:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: "p".repeat(MAX_PORT_NAME + 1),
+                        model: None,
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].port:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: String::new(),
+                        model: None,
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].port:",
+            ),
+            (
+                BridgeHealth {
+                    docked_units: vec![DockedUnit {
+                        port: "/dev/ttyUSB0".into(),
+                        model: Some("m".repeat(MAX_PORT_NAME + 1)),
+                    }],
+                    ..health.clone()
+                },
+                "bridge.docked_units[0].model:",
+            ),
+        ] {
+            heartbeat.bridge = Some(bad);
+            let err = heartbeat.validate().unwrap_err();
+            assert!(err.starts_with(field), "{err}");
+        }
     }
 
     #[test]

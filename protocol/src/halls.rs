@@ -10,8 +10,6 @@ pub struct Hall {
     pub name: String,
     /// Administrative division code (GB/T 2260), e.g. `431021`.
     pub division_code: String,
-    /// Salt of this hall's lookup digests (hex); see [`crate::cases::lookup_digest`].
-    pub lookup_salt: String,
     /// CGCS2000 longitude and latitude of the hall, degrees.
     pub lon: f64,
     pub lat: f64,

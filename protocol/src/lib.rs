@@ -16,6 +16,7 @@ pub mod error;
 pub mod halls;
 pub mod items;
 pub mod layers;
+pub mod lookup;
 pub mod plots;
 pub mod ratings;
 pub mod wire_time;

@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: finding the workspace's real programs and running them
-//! as child processes on loopback.
+//! as child processes on loopback, and a bad peer to play against them ([`peer`]).
+
+pub mod peer;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -31,64 +33,143 @@ pub struct EgovSim {
     /// e.g. `http://127.0.0.1:41234/`
     pub url: String,
     pub data: tempfile::TempDir,
+    /// The token of [`DEVICE`], provisioned at start.
+    pub device_token: String,
 }
 
-pub const DEVICE_TOKEN: &str = "demo-device-token";
 pub const ADMIN_TOKEN: &str = "demo-admin-token";
+/// The device every test talks as, provisioned in [`HALL`] by [`EgovSim::start`].
+pub const DEVICE: &str = "e2e-kiosk";
+pub const HALL: &str = "hn-czs-gyx";
+/// The land office the tests' bridges survey for (桂阳县樟市镇国土所).
+pub const OFFICE: &str = "hn-gyx-zsz";
 
 impl EgovSim {
-    /// Starts egov-sim on an ephemeral loopback port with `args` added, and waits until it
-    /// listens.
+    /// Starts egov-sim on an ephemeral loopback port with `args` added (lookup digests at
+    /// the demo cost unless `args` say otherwise), and waits until it listens.
     pub fn start(args: &[&str]) -> Self {
-        Self::start_on("127.0.0.1:0", args)
-    }
-
-    /// Starts egov-sim listening on `listen` (e.g. a port an earlier test step reserved).
-    pub fn start_on(listen: &str, args: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("a temporary folder");
-        let mut child = Command::new(program("egov-sim"))
-            .args(["--listen", listen, "--data"])
-            .arg(data.path())
-            .args(args)
-            .env("RUST_LOG", "egov_sim=warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("egov-sim starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("egov-sim says where it listens within 2 minutes");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from egov-sim: {line:?}"));
-        Self {
+        let (child, url) = spawn("127.0.0.1:0", data.path(), args);
+        let mut sim = Self {
             child,
-            url: format!("{addr}/"),
+            url,
             data,
-        }
+            device_token: String::new(),
+        };
+        sim.device_token = sim.provision(DEVICE, HALL);
+        sim
     }
 
+    /// Stops the server (SIGKILL) and starts it again on `listen` (e.g. a port an earlier
+    /// test step reserved) with the same data folder and `args`: an upstream that was down.
+    pub fn restart_on(&mut self, listen: &str, args: &[&str]) {
+        self.stop();
+        (self.child, self.url) = spawn(listen, self.data.path(), args);
+    }
+
+    /// Stops the server (SIGKILL); [`EgovSim::restart_on`] starts it again.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Provisions a device with the real `egov-sim device add` (a second process on the
+    /// same data folder, as an operator would) and returns its token.
+    pub fn provision(&self, device_id: &str, hall: &str) -> String {
+        let out = self.device_command(&["add", device_id, "--hall", hall]);
+        assert!(
+            out.status.success(),
+            "egov-sim device add {device_id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("the token is text")
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `egov-sim --data DATA device ARGS…`.
+    pub fn device_command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(program("egov-sim"))
+            .arg("--data")
+            .arg(self.data.path())
+            .arg("device")
+            .args(args)
+            .output()
+            .expect("egov-sim runs")
+    }
+
+    /// A client with [`DEVICE`]'s token.
     pub fn device_client(&self) -> protocol::client::Client {
-        protocol::client::Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
+        self.client_with(&self.device_token)
+    }
+
+    pub fn client_with(&self, token: &str) -> protocol::client::Client {
+        protocol::client::Client::with_token(&self.url, Some(token)).expect("a client")
     }
 
     pub fn admin_client(&self) -> protocol::client::Client {
-        protocol::client::Client::with_token(&self.url, Some(ADMIN_TOKEN)).expect("a client")
+        self.client_with(ADMIN_TOKEN)
     }
+
+    /// `127.0.0.1:PORT`, for raw connections.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("egov-sim listens on an IP address")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Rows of `table` in egov-sim's store, read beside the running server (WAL lets a
+    /// reader in), to check that refused requests stored nothing.
+    pub fn rows(&self, table: &str) -> u64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.data.path().join("egov.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("egov-sim's store opens");
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .expect("the table exists")
+    }
+}
+
+/// Starts `egov-sim --listen LISTEN --lookup-cost demo --data DATA ARGS…` and waits until it
+/// says where it listens: the child and its base URL.
+fn spawn(listen: &str, data: &std::path::Path, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(program("egov-sim"))
+        .args(["--listen", listen, "--lookup-cost", "demo", "--data"])
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "egov_sim=warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("egov-sim starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("egov-sim says where it listens within 2 minutes");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from egov-sim: {line:?}"));
+    (child, format!("{addr}/"))
 }
 
 impl Drop for EgovSim {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -117,9 +198,16 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// A bridge delivering to `upstream` as `device_id` of 桂阳县樟市镇国土所, reading the serial
-    /// `ports`, with quick retries and heartbeats; `extra` is appended to its configuration.
-    pub fn new(upstream: &str, device_id: &str, ports: &[PathBuf], extra: &str) -> Self {
+    /// A bridge delivering to `upstream` as `device_id` of [`OFFICE`] with its `token`,
+    /// reading the serial `ports`, with quick retries and heartbeats; `extra` is appended to
+    /// its configuration.
+    pub fn new(
+        upstream: &str,
+        token: &str,
+        device_id: &str,
+        ports: &[PathBuf],
+        extra: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let config = dir.path().join("gps-bridge.toml");
         let ports: Vec<String> = ports.iter().map(|p| format!("{p:?}")).collect();
@@ -128,8 +216,8 @@ impl Bridge {
             format!(
                 "database = {:?}\nruntime_dir = {:?}\n\
                  [serial]\nports = [{}]\nscan_interval_s = 0.2\n\
-                 [upstream]\nurl = {upstream:?}\ntoken = {DEVICE_TOKEN:?}\n\
-                 device_id = {device_id:?}\noffice_id = \"hn-gyx-zsz\"\ntimeout_s = 5.0\n\
+                 [upstream]\nurl = {upstream:?}\ntoken = {token:?}\n\
+                 device_id = {device_id:?}\noffice_id = {OFFICE:?}\ntimeout_s = 5.0\n\
                  [upload]\nretry_initial_s = 0.05\nretry_max_s = 0.5\n\
                  [heartbeat]\ninterval_s = 0.5\n\
                  [layers]\nsync_interval_s = 1.0\n{extra}",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e_tests::{Bridge, EgovSim, Killed, free_port, program, wait_for};
+use e2e_tests::{Bridge, EgovSim, Killed, OFFICE, free_port, program, wait_for};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -83,10 +83,14 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
     let (_handheld, pty) = simulate(&["--route", route.to_str().unwrap(), "--interval", "0.2"]);
     let link = dir.path().join("garmin");
     std::os::unix::fs::symlink(&pty, &link).unwrap();
-    // The upstream is not there yet: its port is reserved, nobody listens.
+    // The bridge is provisioned upstream (its token, bound to it and its office), then the
+    // upstream goes away: the port the bridge is given is reserved, nobody listens.
+    let mut sim = EgovSim::start(&["--cases", "10"]);
+    let token = sim.provision("bridge-zs-01", OFFICE);
+    sim.stop();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/");
-    let bridge = Bridge::new(&url, "bridge-zs-01", &[link], "");
+    let bridge = Bridge::new(&url, &token, "bridge-zs-01", &[link], "");
 
     let mut running = bridge.run();
     let pending = wait_for("the route checked into the outbox", LIMIT, || {
@@ -112,7 +116,7 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
     assert_eq!(bridge.plots().len(), 1);
 
     // The upstream comes up: the plot is delivered, once.
-    let sim = EgovSim::start_on(&format!("127.0.0.1:{port}"), &["--cases", "10"]);
+    sim.restart_on(&format!("127.0.0.1:{port}"), &["--cases", "10"]);
     let delivered = wait_for("the plot delivered", LIMIT, || {
         let plots = bridge.plots();
         (plots[0]["state"] == "delivered").then(|| plots[0].clone())
@@ -211,7 +215,8 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
 #[test]
 fn a_txt_import_arrives_with_its_hole() {
     let sim = EgovSim::start(&["--cases", "10"]);
-    let bridge = Bridge::new(&sim.url, "bridge-zs-02", &[], "");
+    let token = sim.provision("bridge-zs-02", OFFICE);
+    let bridge = Bridge::new(&sim.url, &token, "bridge-zs-02", &[], "");
     let dir = tempfile::tempdir().unwrap();
     // A homestead with a courtyard that is someone else's, drawn as GeoJSON and turned into a
     // 国土 TXT (GB18030, CRLF) with the bridge's own converter.

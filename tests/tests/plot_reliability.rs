@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use e2e_tests::{Bridge, EgovSim, wait_for};
+use e2e_tests::{Bridge, EgovSim, OFFICE, wait_for};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -74,7 +74,8 @@ fn plots_file(dir: &std::path::Path, trial: u64, n: usize) -> std::path::PathBuf
 fn trial(sim: &EgovSim, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let device = format!("rel-{seed}");
-    let bridge = Bridge::new(&sim.url, &device, &[], "");
+    let token = sim.provision(&device, OFFICE);
+    let bridge = Bridge::new(&sim.url, &token, &device, &[], "");
     let file = plots_file(bridge.dir.path(), seed, PLOTS_PER_TRIAL);
     let out = bridge.cli(&["import", file.to_str().unwrap()]);
     assert!(out.status.success(), "seed {seed}: import {out:?}");

@@ -245,8 +245,9 @@ fn error_messages_say_each_cause_once() {
     );
     assert!(message.contains("manifest.json"), "{message}");
 
-    // A release signed with a key the kiosk does not trust, through the real programs.
-    let sim = EgovSim::start(&["--cases", "10"]);
+    // A release signed with a key the kiosk does not trust, through the real programs (an
+    // upstream that publishes what it is given: the kiosk is the one that refuses).
+    let sim = EgovSim::start(&["--cases", "10", "--publish-unverified"]);
     let key = dir.path().join("other.key");
     let release = dir.path().join("release");
     let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/content-sample");

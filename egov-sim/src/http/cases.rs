@@ -2,19 +2,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use protocol::MAX_PAGE;
 use protocol::halls::{Hall, HallList};
 use serde::Deserialize;
 
-use super::auth;
+use super::auth::DeviceAuth;
 use super::error::{ApiError, ApiResult};
-use super::extract::Query;
+use super::extract::{Query, stored_int};
 use crate::state::AppState;
 
-pub async fn halls(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<HallList>> {
-    auth::device(&state, &headers)?;
+pub async fn halls(_: DeviceAuth, State(state): State<AppState>) -> ApiResult<Json<HallList>> {
     let halls = state
         .read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT body FROM halls ORDER BY id")?;
@@ -40,34 +39,25 @@ pub struct ChangesQuery {
 
 const DEFAULT_PAGE: u32 = 500;
 
+/// A device reads its own hall's feed: `hall` may be left out, and another hall is 403.
 pub async fn changes(
+    device: DeviceAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(query): Query<ChangesQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    auth::device(&state, &headers)?;
+    if let Some(hall) = &query.hall {
+        device.in_hall("hall", hall)?;
+    }
+    stored_int("after", query.after)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(format!(
             "limit must be 1 to {MAX_PAGE}"
         )));
     }
-    let hall = query.hall;
+    let hall = device.0.hall_id;
     let page = state
-        .read(move |conn| {
-            if let Some(hall) = &hall {
-                let known: bool = conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM halls WHERE id = ?1)",
-                    [hall],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Ok(None);
-                }
-            }
-            crate::cases::changes_page_json(conn, hall.as_deref(), query.after, limit).map(Some)
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such hall"))?;
+        .read(move |conn| crate::cases::changes_page_json(conn, &hall, query.after, limit))
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page))
 }

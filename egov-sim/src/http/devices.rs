@@ -2,29 +2,28 @@
 
 use axum::Json as AxumJson;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::devices::{Command, CommandAction, DeviceStatus, Fleet, Heartbeat, HeartbeatReply};
+use protocol::devices::{
+    Command, CommandAction, DEVICE_ID_RULE, DeviceStatus, DeviceToken, Fleet, Heartbeat,
+    HeartbeatReply, IssueDeviceToken, is_device_id,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::auth;
+use super::auth::{AdminAuth, DeviceAuth};
 use super::error::{ApiError, ApiResult};
-use super::extract::{Body, Json, Path};
+use super::extract::{Body, Json, Path, stored_int};
 use crate::state::AppState;
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 fn checked_device_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if is_device_id(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "a device id is 1 to 64 characters of A-Z a-z 0-9 - _ .",
-        ))
+        Err(ApiError::bad_request(format!(
+            "device_id must be {DEVICE_ID_RULE}"
+        )))
     }
 }
 
@@ -56,13 +55,16 @@ fn queued_commands(conn: &Connection, device_id: &str) -> anyhow::Result<Vec<Com
 /// queued. A command stays queued (and is sent again) until the device reports it, so a
 /// lost answer loses no command; devices run each command id once.
 pub async fn heartbeat(
+    device: DeviceAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(device_id): Path<String>,
     Json(heartbeat, _): Json<Heartbeat>,
 ) -> ApiResult<AxumJson<HeartbeatReply>> {
-    auth::device(&state, &headers)?;
-    checked_device_id(&device_id)?;
+    device.owns("device_id", &device_id)?;
+    device.in_hall("hall_id", &heartbeat.hall_id)?;
+    heartbeat
+        .validate()
+        .map_err(|m| ApiError::unprocessable("invalid_heartbeat", m))?;
     let now = state.clock.now();
     let commands = state
         .write(move |conn| {
@@ -97,13 +99,13 @@ pub async fn heartbeat(
 }
 
 pub async fn upload_screenshot(
+    device: DeviceAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((device_id, command_id)): Path<(String, u64)>,
     Body(png): Body,
 ) -> ApiResult<StatusCode> {
-    auth::device(&state, &headers)?;
-    checked_device_id(&device_id)?;
+    device.owns("device_id", &device_id)?;
+    let command_id = stored_int("command_id", command_id)?;
     if !png.starts_with(PNG_MAGIC) {
         return Err(ApiError::unprocessable(
             "not_png",
@@ -137,11 +139,7 @@ pub async fn upload_screenshot(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn fleet(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<AxumJson<Fleet>> {
-    auth::admin(&state, &headers)?;
+pub async fn fleet(_: AdminAuth, State(state): State<AppState>) -> ApiResult<AxumJson<Fleet>> {
     let devices = state
         .read(|conn| {
             let mut stmt = conn.prepare_cached(
@@ -181,12 +179,11 @@ pub async fn fleet(
 }
 
 pub async fn queue_command(
+    _: AdminAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(device_id): Path<String>,
     Json(action, _): Json<CommandAction>,
 ) -> ApiResult<(StatusCode, AxumJson<Command>)> {
-    auth::admin(&state, &headers)?;
     checked_device_id(&device_id)?;
     if let CommandAction::SetDisplaySchedule { schedule } = &action {
         schedule
@@ -211,11 +208,11 @@ pub async fn queue_command(
 }
 
 pub async fn screenshot(
+    _: AdminAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((device_id, command_id)): Path<(String, u64)>,
 ) -> ApiResult<Response> {
-    auth::admin(&state, &headers)?;
+    let command_id = stored_int("command_id", command_id)?;
     let png: Option<Vec<u8>> = state
         .read(move |conn| {
             Ok(conn
@@ -229,4 +226,50 @@ pub async fn screenshot(
         .await?;
     let png = png.ok_or_else(|| ApiError::not_found("no such screenshot"))?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// Issues a token for the device (replacing its previous one) and answers it, once.
+pub async fn issue_token(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+    Json(issue, _): Json<IssueDeviceToken>,
+) -> ApiResult<(StatusCode, AxumJson<DeviceToken>)> {
+    checked_device_id(&device_id)?;
+    let now = state.clock.now();
+    let (id, hall) = (device_id.clone(), issue.hall_id.clone());
+    let token = state
+        .write(move |conn| Ok(crate::tokens::issue(conn, &id, &hall, now)))
+        .await?
+        .map_err(|e| match e {
+            crate::tokens::IssueError::Store(e) => ApiError::from(e),
+            refused => ApiError::unprocessable("invalid_device", refused.to_string()),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        AxumJson(DeviceToken {
+            device_id,
+            hall_id: issue.hall_id,
+            token,
+        }),
+    ))
+}
+
+/// Revokes the device's token: its next request is refused.
+pub async fn revoke_token(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(device_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = device_id.clone();
+    if state
+        .write(move |conn| Ok(crate::tokens::revoke(conn, &id)?))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "device {device_id} has no token"
+        )))
+    }
 }

@@ -2,15 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use protocol::MAX_PAGE;
 use protocol::layers::{FeatureChange, Layer, LayerChangesPage, LayerFeature};
 use rusqlite::params;
 use serde::Deserialize;
 
-use super::auth;
+use super::auth::DeviceAuth;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Path, Query};
+use super::extract::{Path, Query, stored_int};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -22,12 +21,12 @@ pub struct LayerQuery {
 }
 
 pub async fn changes(
+    _: DeviceAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(layer): Path<String>,
     Query(query): Query<LayerQuery>,
 ) -> ApiResult<Json<LayerChangesPage>> {
-    auth::device(&state, &headers)?;
+    stored_int("after", query.after)?;
     let layer = Layer::from_path(&layer)
         .ok_or_else(|| ApiError::not_found(format!("no layer {layer:?}")))?;
     let limit = query.limit.unwrap_or(1000);

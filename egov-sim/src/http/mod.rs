@@ -15,7 +15,7 @@ mod ratings;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use protocol::{MAX_BLOB_BODY, MAX_JSON_BODY};
 
 use crate::state::AppState;
@@ -85,6 +85,16 @@ fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             Method::GET,
             "/api/v1/admin/devices/{device_id}/screenshots/{command_id}",
             get(devices::screenshot),
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/devices/{device_id}/token",
+            post(devices::issue_token).layer(json_limit),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/admin/devices/{device_id}/token",
+            delete(devices::revoke_token),
         ),
     ]
 }

@@ -8,7 +8,7 @@ use protocol::IDEMPOTENCY_KEY;
 use protocol::plots::{PlotReceipt, PlotSubmission};
 use rusqlite::params;
 
-use super::auth;
+use super::auth::DeviceAuth;
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
 use super::idempotent::{Ledger, answer, canonical_hash, replay};
@@ -30,14 +30,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 pub async fn post(
+    device: DeviceAuth,
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(plot, raw): Json<PlotSubmission>,
 ) -> ApiResult<Response> {
-    auth::device(&state, &headers)?;
     let key = idempotency_key(&headers)?;
-    let hash = canonical_hash(&raw)?;
+    device.owns("device_id", &plot.device_id)?;
+    device.in_hall("office_id", &plot.office_id)?;
     let now = state.clock.now();
+    let hash = canonical_hash(&raw)?;
     let (created, receipt) = state
         .write(move |conn| {
             let tx = conn.transaction()?;
@@ -45,6 +47,9 @@ pub async fn post(
                 return Ok(previous.map(|receipt| (false, receipt)));
             }
             // Checked only for new keys: a replay answers what was answered before.
+            if let Err(reason) = plot.validate_fields(now) {
+                return Ok(Err(ApiError::unprocessable("invalid_plot", reason)));
+            }
             let polygon = match plot
                 .validate_shape()
                 .and_then(|()| geometry::plot_polygon(&plot.corners, &plot.holes))

@@ -1,23 +1,23 @@
 //! 好差评 ratings, recorded once per rating id.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use protocol::ratings::{Rating, RatingReceipt};
 use rusqlite::params;
 
-use super::auth;
+use super::auth::DeviceAuth;
 use super::error::{ApiError, ApiResult};
 use super::extract::Json;
 use super::idempotent::{Ledger, answer, canonical_hash, replay};
 use crate::state::AppState;
 
 pub async fn post(
+    device: DeviceAuth,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Json(rating, raw): Json<Rating>,
 ) -> ApiResult<Response> {
-    auth::device(&state, &headers)?;
+    device.owns("device_id", &rating.device_id)?;
+    device.in_hall("hall_id", &rating.hall_id)?;
     rating
         .validate()
         .map_err(|m| ApiError::unprocessable("invalid_rating", m))?;

@@ -12,7 +12,7 @@ use super::Shared;
 use super::plots::PlotStage;
 use crate::control::Request;
 use crate::device::DeviceEvent;
-use crate::dock::{Answer, ClosePlotReply, Dock, Effect, MarkReply, Reply, StatusReply};
+use crate::dock::{Answer, ClosePlotReply, Dock, Effect, MarkReply, OpenMarks, Reply, StatusReply};
 use crate::health::{Health, Part};
 use crate::survey::{RouteRecord, SurveyStore};
 
@@ -102,10 +102,13 @@ impl Recorder {
     fn call(&mut self, request: Request, reply: Responder, now: Instant) {
         let answer = match request {
             Request::Status => self.status(now),
-            Request::Mark { name, secs, port } => {
-                self.dock.handle_mark(name, secs, port, reply, now);
-                return;
-            }
+            Request::Mark { name, secs, port } => match self.open_marks() {
+                Ok(open) => {
+                    self.dock.handle_mark(name, secs, port, &open, reply, now);
+                    return;
+                }
+                Err(e) => Reply::refused(format!("reading the survey store: {e:#}")),
+            },
             Request::ClosePlot { name, port, land } => {
                 match self
                     .store
@@ -126,6 +129,16 @@ impl Recorder {
         };
         // The client may have gone away; what was recorded stays recorded.
         let _ = reply.send(answer);
+    }
+
+    /// The corners marked and not yet closed, by unit, for `mark` not to repeat a name.
+    fn open_marks(&self) -> anyhow::Result<OpenMarks> {
+        Ok(self
+            .store
+            .open_marks()?
+            .into_iter()
+            .map(|m| (m.device, m.corner.name))
+            .collect())
     }
 
     fn status(&self, now: Instant) -> Reply {

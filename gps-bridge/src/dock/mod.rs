@@ -10,7 +10,7 @@
 mod fix;
 pub mod reply;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -72,6 +72,11 @@ pub enum Effect<R> {
         answer: Reply,
     },
 }
+
+/// Corners marked and not yet closed into a plot, as `(port, corner name)`: the unit's plot
+/// in progress. A `mark` may not repeat one of its unit's names (the plot would have two
+/// corners of one name); the daemon reads them from the survey store and passes them in.
+pub type OpenMarks = BTreeSet<(String, String)>;
 
 struct Unit {
     info: Option<UnitInfo>,
@@ -278,16 +283,17 @@ impl<R> Dock<R> {
     }
 
     /// `mark`: starts averaging the fixes of one unit into a corner; the reply follows when
-    /// the capture is due.
+    /// the capture is due. `open_marks`: the corners marked so far, by unit.
     pub fn handle_mark(
         &mut self,
         name: String,
         secs: Option<f64>,
         port: Option<String>,
+        open_marks: &OpenMarks,
         reply: R,
         now: Instant,
     ) {
-        match self.start_capture(name, secs, port, now) {
+        match self.start_capture(name, secs, port, open_marks, now) {
             Ok((port, capture)) => {
                 self.capture = Some(ActiveCapture {
                     port,
@@ -307,6 +313,7 @@ impl<R> Dock<R> {
         name: String,
         secs: Option<f64>,
         port: Option<String>,
+        open_marks: &OpenMarks,
         now: Instant,
     ) -> Result<(String, CornerCapture), String> {
         if let Some(active) = &self.capture {
@@ -325,6 +332,12 @@ impl<R> Dock<R> {
             (None, []) => return Err("no unit docked".to_owned()),
             (None, _) => return Err("several units docked: name one with --port".to_owned()),
         };
+        if open_marks.contains(&(port.clone(), name.clone())) {
+            return Err(format!(
+                "name: corner {name} is marked already on {port}; mark it under another name, \
+                 or close the plot first"
+            ));
+        }
         let capture = CornerCapture::start(name, now, duration, self.settings.filter);
         Ok((port, capture))
     }
@@ -604,7 +617,7 @@ mod tests {
     fn mark_replies_when_the_capture_is_due_and_refuses_without_a_unit() {
         let mut d = dock();
         let t0 = Instant::now();
-        d.handle_mark("J1".to_owned(), Some(5.0), None, 1, t0);
+        d.handle_mark("J1".to_owned(), Some(5.0), None, &OpenMarks::new(), 1, t0);
         assert!(matches!(
             effects(&mut d).as_slice(),
             [Effect::Reply { reply: 1, answer: Reply::Refused(m) }] if m == "no unit docked"
@@ -613,8 +626,8 @@ mod tests {
             sentence("GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,"),
             t0,
         );
-        d.handle_mark("J1".to_owned(), Some(5.0), None, 2, t0);
-        d.handle_mark("J2".to_owned(), Some(5.0), None, 3, t0);
+        d.handle_mark("J1".to_owned(), Some(5.0), None, &OpenMarks::new(), 2, t0);
+        d.handle_mark("J2".to_owned(), Some(5.0), None, &OpenMarks::new(), 3, t0);
         assert!(matches!(
             effects(&mut d).as_slice(),
             [Effect::Reply { reply: 3, answer: Reply::Refused(m) }] if m.contains("J1 is being marked")
@@ -646,6 +659,33 @@ mod tests {
     }
 
     #[test]
+    fn mark_refuses_a_name_its_unit_has_marked_already() {
+        let mut d = dock();
+        let t0 = Instant::now();
+        d.handle_device(
+            sentence("GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,"),
+            t0,
+        );
+        let open: OpenMarks = [
+            (PORT.to_owned(), "J1".to_owned()),
+            ("/dev/ttyUSB1".to_owned(), "J2".to_owned()),
+        ]
+        .into();
+        d.handle_mark("J1".to_owned(), Some(5.0), None, &open, 1, t0);
+        let got = effects(&mut d);
+        assert!(
+            matches!(got.as_slice(), [Effect::Reply { reply: 1, answer: Reply::Refused(m) }]
+                if m.starts_with("name: corner J1 is marked already on /dev/ttyUSB0")),
+            "{got:?}"
+        );
+        assert!(d.status(t0).capture.is_none(), "nothing is being marked");
+        // Another unit's plot may have a corner of the same name.
+        d.handle_mark("J2".to_owned(), Some(5.0), None, &open, 2, t0);
+        assert!(effects(&mut d).is_empty());
+        assert_eq!(d.status(t0).capture.unwrap().corner, "J2");
+    }
+
+    #[test]
     fn a_stop_records_the_corner_being_marked_from_the_fixes_it_has() {
         let mut d = dock();
         let t0 = Instant::now();
@@ -653,7 +693,7 @@ mod tests {
             sentence("GPGGA,120000,3954.0000,N,11624.0000,E,1,08,0.9,50,M,0,M,,"),
             t0,
         );
-        d.handle_mark("J1".to_owned(), Some(60.0), None, 7, t0);
+        d.handle_mark("J1".to_owned(), Some(60.0), None, &OpenMarks::new(), 7, t0);
         for s in 1..=5 {
             let body =
                 format!("GPGGA,1200{s:02},3954.0000,N,11624.0000,E,2,09,0.8,50,M,0,M,3.0,0001");
@@ -666,7 +706,7 @@ mod tests {
             "{got:?}"
         );
         // A capture with too few fixes is answered with the reason, not dropped.
-        d.handle_mark("J2".to_owned(), Some(60.0), None, 8, t0);
+        d.handle_mark("J2".to_owned(), Some(60.0), None, &OpenMarks::new(), 8, t0);
         d.handle_stop(t0 + Duration::from_secs(3));
         assert!(matches!(
             effects(&mut d).as_slice(),

@@ -170,14 +170,14 @@ impl LayerSync {
 mod tests {
     use super::*;
     use crate::layers::index::tests::{TestPlane, plot, square};
-    use crate::testing::{DEVICE_TOKEN, client_runtime, upstream};
+    use crate::testing::{client_runtime, upstream};
 
-    fn sync(url: &str, dir: &std::path::Path) -> LayerSync {
+    fn sync(client: Client, dir: &std::path::Path) -> LayerSync {
         let plane = TestPlane { auto: false };
         let cache = LayerCache::open(&dir.join("layers.db"), &plane).unwrap();
         let index = LayerIndex::build(cache.load().unwrap(), cache.freshness().unwrap());
         LayerSync {
-            client: Client::with_token(url, Some(DEVICE_TOKEN)).unwrap(),
+            client,
             cache: Arc::new(Mutex::new(cache)),
             index: Arc::new(RwLock::new(index)),
             plane: Arc::new(plane),
@@ -191,10 +191,10 @@ mod tests {
         // The servers' runtimes are dropped outside the client's.
         let clean = upstream(&[]);
         let flaky = upstream(&["--drop-rate", "0.3", "--fail-rate", "0.2", "--seed", "11"]);
-        client_runtime().block_on(resumes(&clean.url, &flaky.url));
+        client_runtime().block_on(resumes(clean.client(), flaky.client()));
     }
 
-    async fn resumes(clean: &str, flaky: &str) {
+    async fn resumes(clean: Client, flaky: Client) {
         let dir = tempfile::tempdir().unwrap();
         let reference = sync(clean, dir.path());
         let report = reference.sync_once().await.unwrap();

@@ -246,8 +246,8 @@ mod tests {
             duplicate_of: None,
             submission: Some(PlotSubmission {
                 survey_id: format!("test-c{n}"),
-                device_id: "bridge-test".into(),
-                office_id: "hn-gyx-zsz".into(),
+                device_id: crate::testing::DEVICE.into(),
+                office_id: crate::testing::OFFICE.into(),
                 name: format!("plot {n}"),
                 surveyed_at: "2026-12-01T08:00:00Z".parse().unwrap(),
                 corners,

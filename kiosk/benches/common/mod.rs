@@ -1,11 +1,27 @@
-//! Shared by the kiosk benchmarks: realistic cases from egov-sim's workflow, and timing.
+//! Shared by the kiosk benchmarks: realistic cases from egov-sim's workflow, a mirror of
+//! them, and timing.
+
+use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use protocol::cases::{Case, lookup_digest_hex};
+use kiosk::mirror::Mirror;
+use protocol::cases::{Case, Change, ChangesPage};
+use protocol::halls::Hall;
+use protocol::lookup::{DEMO_COST, LookupCost, lookup_digest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub const SALT: &str = "5f1d3c9b2a7e4d6f8091a2b3c4d5e6f7";
+/// The salt of bench case `n`: its own, as the contract wants.
+fn salt(n: u64) -> [u8; 16] {
+    let mut salt = [0u8; 16];
+    salt[..8].copy_from_slice(&n.to_be_bytes());
+    salt
+}
+
+/// The lookup digest of bench case `n` at `cost`.
+pub fn digest(n: u64, cost: LookupCost) -> String {
+    lookup_digest(&case_no(n), &code(n), &salt(n), cost).expect("a cost within the contract")
+}
 
 /// The verification code of bench case `n`.
 pub fn code(n: u64) -> String {
@@ -16,7 +32,9 @@ pub fn case_no(n: u64) -> String {
     format!("GY2026-ZJD-{n:07}")
 }
 
-/// `count` cases at every stage of their workflow, as egov-sim seeds them.
+/// `count` cases at every stage of their workflow, as egov-sim seeds them, with digests at
+/// the demo cost (a million at the standard cost would take hours to make); benches that
+/// measure the standard cost give the cases they look up digests of their own.
 pub fn cases(count: u64, now: DateTime<Utc>) -> impl Iterator<Item = Case> {
     let mut rng = StdRng::seed_from_u64(7);
     (0..count).map(move |n| {
@@ -24,13 +42,12 @@ pub fn cases(count: u64, now: DateTime<Utc>) -> impl Iterator<Item = Case> {
         let received_at =
             now - Duration::minutes((rng.random::<f64>().powi(2) * 120.0 * 24.0 * 60.0) as i64);
         let case_no = case_no(n);
-        let digest = lookup_digest_hex(SALT, &case_no, &code(n));
         let mut case = egov_sim::workflow::new_case(
             procedure,
             case_no,
             "hn-czs-gyx".into(),
             "张*三".into(),
-            digest,
+            digest(n, DEMO_COST),
             received_at,
         );
         let mut at = received_at;
@@ -44,6 +61,45 @@ pub fn cases(count: u64, now: DateTime<Utc>) -> impl Iterator<Item = Case> {
         }
         case
     })
+}
+
+/// A mirror at `path` of the benches' hall with `cases` applied as a sync applies them: feed
+/// pages of 5,000, each parsed from its JSON.
+pub fn mirror(path: &Path, cases: impl Iterator<Item = Case>, now: DateTime<Utc>) -> Mirror {
+    let mut mirror = Mirror::open(path).unwrap();
+    mirror
+        .set_hall(&Hall {
+            id: "hn-czs-gyx".into(),
+            name: "郴州市桂阳县政务大厅".into(),
+            division_code: "431021".into(),
+            lon: 0.0,
+            lat: 0.0,
+        })
+        .unwrap();
+    let mut cases = cases.peekable();
+    let mut seq = 0;
+    while cases.peek().is_some() {
+        let changes: Vec<Change> = cases
+            .by_ref()
+            .take(5_000)
+            .map(|case| {
+                seq += 1;
+                Change::Upsert {
+                    seq,
+                    case: Box::new(case),
+                }
+            })
+            .collect();
+        let page = ChangesPage {
+            changes,
+            next_after: seq,
+            has_more: cases.peek().is_some(),
+        };
+        let body = serde_json::to_vec(&page).unwrap();
+        let page = kiosk::feed::parse_page(&body).unwrap();
+        mirror.apply_page(&page, now).unwrap();
+    }
+    mirror
 }
 
 /// p-th percentile (0..=100) of sorted durations, in microseconds.

@@ -108,6 +108,7 @@ enum AdminCommand {
         #[arg(long)]
         out: PathBuf,
         /// Release version; must grow with every release (default: the current Unix time).
+        /// At most a day ahead of the current Unix time (the contract's ceiling).
         #[arg(long)]
         version: Option<u64>,
         #[arg(long, default_value = "kiosk-admin")]
@@ -317,7 +318,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let now = Utc::now();
             let version = version.unwrap_or(now.timestamp().unsigned_abs());
+            let ceiling = protocol::content::version_ceiling(now);
+            if version > ceiling {
+                bail!(
+                    "--version {version} is above the ceiling {ceiling}: versions are publish \
+                     timestamps, at most {} s ahead of now (kiosks refuse every release not \
+                     newer than the one they have, so a version too large would stop updates)",
+                    protocol::content::MAX_VERSION_SKEW_S
+                );
+            }
             let built = release::build(&compiled, version, now, &publisher, &key);
+            // Published as one JSON body, within the contract's JSON limit.
+            let publish_size = serde_json::to_vec(&built.publish_body()?)?.len();
+            if publish_size > protocol::MAX_JSON_BODY {
+                bail!(
+                    "{}: {} entries make a publish body of {publish_size} bytes, over the \
+                     contract's {} bytes: split the content into fewer files",
+                    content_dir.display(),
+                    built.manifest.entries.len(),
+                    protocol::MAX_JSON_BODY
+                );
+            }
             built.write_dir(&out)?;
             outln!(
                 "release {version}: {} items, {} media, {} blobs in {}",

@@ -116,19 +116,22 @@ impl Release {
         })
     }
 
+    /// The body of `PUT /api/v1/admin/content/manifest` for this release.
+    pub fn publish_body(&self) -> Result<PublishManifest> {
+        let manifest = String::from_utf8(self.manifest_bytes.clone())
+            .map_err(|_| Error::Invalid("manifest is not UTF-8".into()))?;
+        Ok(PublishManifest {
+            manifest,
+            signature: self.signature.clone(),
+        })
+    }
+
     /// Uploads the blobs, then switches the upstream to this release in one step.
     pub async fn publish(&self, admin: &Client) -> Result<()> {
         for (sha256, bytes) in &self.blobs {
             admin.upload_blob(sha256, bytes.clone()).await?;
         }
-        let manifest = String::from_utf8(self.manifest_bytes.clone())
-            .map_err(|_| Error::Invalid("manifest is not UTF-8".into()))?;
-        admin
-            .publish_manifest(&PublishManifest {
-                manifest,
-                signature: self.signature.clone(),
-            })
-            .await?;
+        admin.publish_manifest(&self.publish_body()?).await?;
         Ok(())
     }
 }

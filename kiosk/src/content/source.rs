@@ -438,6 +438,22 @@ fn item_folder(path: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// Every file becomes one blob of the release, and the contract takes blobs of at most
+/// [`protocol::MAX_BLOB_BODY`] bytes: a larger one is refused here, by its file's name, rather
+/// than when it is published. (An item's JSON stays far below: its fields are bounded by
+/// [`Item::validate`].)
+fn within_blob_limit(size: usize) -> Result<(), String> {
+    if size > protocol::MAX_BLOB_BODY {
+        Err(format!(
+            "{size} bytes, over the contract's blob limit of {} bytes ({} MiB)",
+            protocol::MAX_BLOB_BODY,
+            protocol::MAX_BLOB_BODY >> 20
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Compiles a content folder.
 pub fn compile(files: &[SourceFile]) -> Result<Compiled, Vec<SourceError>> {
     let mut errors = Vec::new();
@@ -455,6 +471,10 @@ pub fn compile(files: &[SourceFile]) -> Result<Compiled, Vec<SourceError>> {
             .next()
             .is_some_and(|name| name.starts_with('.') || name == "README.md")
         {
+            continue;
+        }
+        if let Err(message) = within_blob_limit(file.bytes.len()) {
+            errors.push(whole(path, message));
             continue;
         }
         if let Some(name) = path.strip_prefix("media/") {
@@ -602,5 +622,24 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.media[0].media_type, "image/svg+xml");
+    }
+
+    #[test]
+    fn a_file_over_the_blob_limit_is_refused_by_name() {
+        let huge = SourceFile {
+            path: "media/scan.png".into(),
+            bytes: vec![0; protocol::MAX_BLOB_BODY + 1],
+        };
+        let body = "很长的正文。".repeat(protocol::MAX_BLOB_BODY / 18 + 1);
+        let long_guide = file("guides/long.md", &format!("{GUIDE}{body}"));
+        let errors = compile(&[huge, long_guide]).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        for name in ["media/scan.png", "guides/long.md"] {
+            assert!(
+                text.iter()
+                    .any(|e| e.starts_with(&format!("{name}: ")) && e.contains("blob limit")),
+                "{text:?}"
+            );
+        }
     }
 }

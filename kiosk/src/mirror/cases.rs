@@ -47,8 +47,16 @@ fn status_code(status: CaseStatus) -> &'static str {
 }
 
 /// Binds one case to `sql` (either [`INSERT`] or the upsert): the one place that maps a feed
-/// case to a mirror row, and so the one place the applicant's name is masked.
+/// case to a mirror row, and so the one place the applicant's name is masked and the lookup
+/// digest checked (an argon2id PHC string within the contract's bounds, so that no lookup
+/// meets one it cannot use or one that would exhaust the kiosk's memory).
 pub fn write_case(tx: &Connection, sql: &str, seq: u64, case: &FeedCase<'_>) -> Result<()> {
+    protocol::lookup::check_digest(&case.lookup_digest).map_err(|e| {
+        Error::Invalid(format!(
+            "feed entry {seq}: case {}: lookup_digest: {e}",
+            case.case_no
+        ))
+    })?;
     tx.prepare_cached(sql)?.execute(params![
         case.case_no,
         case.kind,
@@ -293,13 +301,13 @@ impl Mirror {
         cursor(&self.conn)
     }
 
-    /// Stores the hall whose feed this mirror follows (from `GET /api/v1/halls`), with the
-    /// salt its lookup digests are made with.
+    /// Stores the hall whose feed this mirror follows (from `GET /api/v1/halls`); lookups
+    /// answer "not ready" until it is known.
     pub fn set_hall(&self, hall: &protocol::halls::Hall) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO hall (id, name, lookup_salt) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, lookup_salt = excluded.lookup_salt",
-            params![hall.id, hall.name, hall.lookup_salt],
+            "INSERT INTO hall (id, name) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![hall.id, hall.name],
         )?;
         self.conn
             .execute("DELETE FROM hall WHERE id <> ?1", [&hall.id])?;
@@ -315,9 +323,18 @@ impl Mirror {
 pub(crate) mod tests {
     use super::*;
     use crate::feed::parse_page;
-    use protocol::cases::{Case, Change, ChangesPage, StepState, lookup_digest_hex};
+    use protocol::cases::{Case, Change, ChangesPage, StepState};
 
-    pub(crate) const SALT: &str = "00112233445566778899aabbccddeeff";
+    /// The digest of `code` for `case_no`, at the demo cost (tests make many).
+    pub(crate) fn digest(case_no: &str, code: &str) -> String {
+        protocol::lookup::lookup_digest(
+            case_no,
+            code,
+            b"test salt 16 byt",
+            protocol::lookup::DEMO_COST,
+        )
+        .unwrap()
+    }
 
     pub(crate) fn case(case_no: &str, code: &str) -> Case {
         let t: DateTime<Utc> = "2026-11-01T08:00:00Z".parse().unwrap();
@@ -327,7 +344,7 @@ pub(crate) mod tests {
             kind: "homestead".into(),
             kind_label: "农村宅基地审批".into(),
             applicant: "张*三".into(),
-            lookup_digest: lookup_digest_hex(SALT, case_no, code),
+            lookup_digest: digest(case_no, code),
             received_at: t,
             due_at: t + chrono::Duration::days(30),
             status: CaseStatus::InReview,
@@ -451,6 +468,38 @@ pub(crate) mod tests {
             (behind.caught_up_at, behind.last_page_at, behind.catching_up),
             (Some(now), Some(later), true)
         );
+    }
+
+    #[test]
+    fn a_page_with_a_digest_outside_the_contract_is_refused_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mirror = Mirror::open(&dir.path().join("m.db")).unwrap();
+        let good = case("A-1", "1111");
+        let mut weak = case("A-2", "2222");
+        // The old scheme's SHA-256 hex, and a cost that would take 4 GiB per lookup.
+        weak.lookup_digest = "ab".repeat(32);
+        let mut greedy = case("A-3", "3333");
+        greedy.lookup_digest = greedy.lookup_digest.replace("m=64", "m=4194304");
+        for bad in [weak, greedy] {
+            let case_no = bad.case_no.clone();
+            let err = mirror
+                .apply_page(
+                    &page(vec![upsert(1, good.clone()), upsert(2, bad)], 2, false),
+                    Utc::now(),
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("case {case_no}: lookup_digest")),
+                "{err}"
+            );
+            assert_eq!(
+                count(mirror.conn()).unwrap(),
+                0,
+                "nothing of the page stays"
+            );
+            assert_eq!(mirror.cursor().unwrap(), 0);
+        }
     }
 
     #[test]

@@ -173,7 +173,11 @@ impl Mirror {
         // connection committed in between — the loops and the UI write side by side. Read
         // snapshots (`read_snapshot`) stay deferred: they never write.
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        // Migrations that delete secrets (the old lookup digests) overwrite them, so that they
+        // are not left in free pages of the file; the writes of everyday work need not.
+        conn.pragma_update(None, "secure_delete", true)?;
         schema::migrate(&mut conn)?;
+        conn.pragma_update(None, "secure_delete", false)?;
         Ok(Self { conn })
     }
 

@@ -153,6 +153,18 @@ DELETE FROM settings WHERE key = 'content';
 -- Whether the last page applied said more follow, for freshness: behind, not just stale.
 ALTER TABLE case_sync ADD COLUMN catching_up INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Lookup digests are argon2id now, each with its own salt and cost (a PHC string in
+-- lookup_digest), and the hall's salt is gone from the contract. The SHA-256 digests of the
+-- old scheme are what this removes: four-digit codes fall out of them in seconds. So every
+-- case goes, and the feed is read again from its start; until the hall is fetched again,
+-- lookups answer "not ready" rather than "no match". Mirror::open runs migrations with
+-- secure_delete on, so the old digests are overwritten, not left in free pages.
+ALTER TABLE hall DROP COLUMN lookup_salt;
+DELETE FROM hall;
+DELETE FROM cases;
+UPDATE case_sync SET cursor = 0, caught_up_at = NULL, last_page_at = NULL, catching_up = 0;
+"#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -209,6 +221,31 @@ mod tests {
     }
 
     #[test]
+    fn the_move_to_argon2id_drops_the_old_digests_and_rereads_the_feed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let migrations = super::migrations();
+        migrations.to_version(&mut conn, 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO hall (id, name, lookup_salt) VALUES ('h', 'H', 'salt');
+             INSERT INTO cases (case_no, kind, kind_label, applicant, lookup_digest,
+                 received_at, due_at, status, steps, updated_at, seq)
+             VALUES ('A-1', 'k', 'K', '张*三', 'ab12', 1, 2, 'received', '[]', 3, 9);
+             UPDATE case_sync SET cursor = 9, caught_up_at = 5, last_page_at = 5;",
+        )
+        .unwrap();
+        migrations.to_latest(&mut conn).unwrap();
+        let (cases, halls, cursor, caught_up): (i64, i64, i64, Option<i64>) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM hall), cursor,
+                        caught_up_at FROM case_sync",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((cases, halls, cursor, caught_up), (0, 0, 0, None));
+    }
+
+    #[test]
     fn cases_survive_the_move_to_a_table_keyed_by_case_number() {
         let mut conn = Connection::open_in_memory().unwrap();
         let migrations = super::migrations();
@@ -232,7 +269,8 @@ mod tests {
             ],
         )
         .unwrap();
-        migrations.to_latest(&mut conn).unwrap();
+        // Migration 2 is the move (a later one drops the cases of the old digest scheme).
+        migrations.to_version(&mut conn, 2).unwrap();
         let (applicant, seq): (String, i64) = conn
             .query_row(
                 "SELECT applicant, seq FROM cases WHERE case_no = 'GY2026-ZJD-000001'",

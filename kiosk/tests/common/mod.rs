@@ -19,13 +19,16 @@ use kiosk::mirror::{AsyncMirror, Mirror, cases};
 use protocol::cases::Case;
 use protocol::client::Client;
 
-pub const DEVICE_TOKEN: &str = "demo-device-token";
 pub const ADMIN_TOKEN: &str = "demo-admin-token";
 pub const HALL: &str = "hn-czs-gyx";
+/// The kiosk every test configures; [`Sim`] provisions it in [`HALL`].
+pub const DEVICE: &str = "test-kiosk";
 
 /// A running egov-sim on its own runtime, so sync tests and async tests can both use it.
 pub struct Sim {
     pub url: String,
+    /// The token of [`DEVICE`], provisioned at start.
+    pub device_token: String,
     pub data: tempfile::TempDir,
     pub state: AppState,
     runtime: Option<tokio::runtime::Runtime>,
@@ -53,16 +56,22 @@ impl Sim {
         tick: Option<Duration>,
     ) -> Self {
         let cases = cases.to_string();
+        // Digests at the demo cost: tests seed thousands of cases, often.
         let mut argv = vec![
             "egov-sim",
             "--data",
             data.path().to_str().unwrap(),
             "--cases",
             &cases,
+            "--lookup-cost",
+            "demo",
         ];
         argv.extend_from_slice(args);
         let options = egov_sim::server::Options::parse_from(argv);
         let state = egov_sim::server::prepare(&options).expect("egov-sim prepares its data");
+        let device_token = state
+            .provision_device(DEVICE, HALL)
+            .expect("egov-sim issues the test kiosk's token");
         let runtime = loopback::runtime(2);
         let url = loopback::serve(&runtime, state.clone());
         let ticker = tick.map(|tick| {
@@ -72,6 +81,7 @@ impl Sim {
         });
         Self {
             url,
+            device_token,
             data,
             state,
             runtime: Some(runtime),
@@ -102,8 +112,16 @@ impl Sim {
             .expect("egov-sim's workflow advances")
     }
 
+    /// A client with [`DEVICE`]'s token.
     pub fn device_client(&self) -> Client {
-        Client::with_token(&self.url, Some(DEVICE_TOKEN)).expect("a client")
+        Client::with_token(&self.url, Some(&self.device_token)).expect("a client")
+    }
+
+    /// Provisions another device of [`HALL`] and returns its token.
+    pub fn provision(&self, device_id: &str) -> String {
+        self.state
+            .provision_device(device_id, HALL)
+            .expect("egov-sim issues a token")
     }
 
     pub fn admin_client(&self) -> Client {
@@ -198,18 +216,19 @@ pub fn demo_key() -> ed25519_dalek::SigningKey {
 pub const DEMO_PUBLIC_KEY: &str = "HURoZEIqXjgUj9hmucyeMM6FiiuhcNjFl17zF9nFc1k=";
 
 /// Writes a kiosk config for `sim` into `dir`, every loop on a 1 s interval; returns its path.
-pub fn write_config(dir: &Path, url: &str, page_size: u32) -> PathBuf {
-    write_config_paced(dir, url, page_size, 1)
+pub fn write_config(dir: &Path, sim: &Sim, page_size: u32) -> PathBuf {
+    write_config_paced(dir, sim, page_size, 1)
 }
 
 /// As [`write_config`], with the case sync and content poll every `interval_s` seconds.
-pub fn write_config_paced(dir: &Path, url: &str, page_size: u32, interval_s: u64) -> PathBuf {
+pub fn write_config_paced(dir: &Path, sim: &Sim, page_size: u32, interval_s: u64) -> PathBuf {
+    let (url, token) = (&sim.url, &sim.device_token);
     let path = dir.join("kiosk.toml");
     std::fs::write(
         &path,
         format!(
-            "device_id = \"test-kiosk\"\nhall_id = \"{HALL}\"\ndata_dir = \"data\"\n\
-             [upstream]\nurl = \"{url}\"\ntoken = \"{DEVICE_TOKEN}\"\ntimeout_s = 20\n\
+            "device_id = \"{DEVICE}\"\nhall_id = \"{HALL}\"\ndata_dir = \"data\"\n\
+             [upstream]\nurl = \"{url}\"\ntoken = \"{token}\"\ntimeout_s = 20\n\
              [content]\ntrusted_keys = [\"{DEMO_PUBLIC_KEY}\"]\npoll_interval_s = {interval_s}\n\
              [sync]\ninterval_s = {interval_s}\npage_size = {page_size}\n\
              [heartbeat]\ninterval_s = 1\n[ratings]\ninterval_s = 1\n"
