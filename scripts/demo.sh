@@ -2,7 +2,9 @@
 # The demo, everything on this machine:
 #   - egov-sim, the e-government server, on http://127.0.0.1:8080 with a seeded province;
 #   - the sample content (config/content-sample) built, signed with the demo key and published;
-#   - a kiosk data plane (config/kiosk.toml) syncing cases and content, sending heartbeats;
+#   - the kiosk (config/kiosk.toml): its touch screen in a window where a display exists
+#     (X11 or Wayland), else its data plane alone with every screen drawn to
+#     demo-data/screens/; either way syncing cases and content and sending heartbeats;
 #   - a simulated Garmin handheld on a pseudo-terminal, read by a gps-bridge daemon, whose
 #     active route (a homestead beside 桂阳县樟市镇国土所) is checked, pre-checked against the
 #     synced parcel and mining-right layers, and delivered to egov-sim; `gps-bridge plots`
@@ -59,8 +61,20 @@ echo "demo: building and publishing the sample content" >&2
     --out "$data/content-release" --publisher demo >/dev/null
 "$bin/kiosk-admin" publish "$data/content-release" --to "$upstream" --token demo-admin-token
 
-echo "demo: starting the kiosk data plane" >&2
-start kiosk "$bin/kiosk" --config "$data/kiosk.toml" run
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "demo: starting the kiosk: its screen opens in a window" >&2
+    # The software renderer, as on the kiosk; no way out of the app but Ctrl-C here.
+    export SLINT_BACKEND="${SLINT_BACKEND:-winit-software}"
+    start kiosk "$bin/kiosk" --config "$data/kiosk.toml" run
+    kiosk_screen="the kiosk's screen is the window that opened (Chinese; English at the top right)"
+else
+    echo "demo: no display here: starting the kiosk's data plane alone and drawing its screens" >&2
+    start kiosk "$bin/kiosk" --config "$data/kiosk.toml" run --headless
+    "$bin/kiosk" --config "$data/kiosk.toml" --screenshots "$data/screens" >/dev/null
+    kiosk_screen="no display here: every kiosk screen is drawn in $data/screens/*.png
+  (for the live screen: Xvfb :99 & DISPLAY=:99 $bin/kiosk --config $data/kiosk.toml run,
+  after stopping this demo's kiosk — one kiosk owns its data folder)"
+fi
 
 echo "demo: starting a simulated handheld and the gps-bridge" >&2
 # A homestead plot beside 桂阳县樟市镇国土所, partly on a seeded parcel. The simulated officer
@@ -102,7 +116,8 @@ done
 lookup=$(awk '/^GY/ { print; exit }' "$data/egov/demo-lookups.txt")
 cat >&2 <<TEXT
 
-demo: running. Logs are in $data/*.log. Try, in another terminal:
+demo: running. Logs are in $data/*.log; $kiosk_screen.
+Try, in another terminal:
   $bin/kiosk --config $data/kiosk.toml lookup ${lookup%%,*} ${lookup##*,}
   $bin/kiosk --config $data/kiosk.toml status
   $bin/kiosk-admin fleet --upstream $upstream --token demo-admin-token

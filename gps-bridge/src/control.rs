@@ -199,7 +199,7 @@ pub fn call(path: &Path, request: &Request) -> anyhow::Result<Value> {
     use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).with_context(|| {
         format!(
-            "connecting to gps-bridge at {} (is it running?)",
+            "连接不上 gps-bridge（{0}），它在运行吗？ (connecting to gps-bridge at {0}: is it running?)",
             path.display()
         )
     })?;

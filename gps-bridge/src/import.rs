@@ -5,12 +5,16 @@
 //!   usable points becomes a plot candidate; each named waypoint becomes a marked corner for
 //!   `close-plot`. What is left out is reported.
 //! - `.txt` (国土 boundary-point file) and `.geojson`, drawn or received elsewhere: each plot
-//!   becomes a candidate with its holes. A file that cannot be read is refused whole, with the
-//!   line or feature at fault, and nothing is recorded.
+//!   becomes a candidate with its holes.
 //!
 //! The file is stored byte for byte with what came from it, in one transaction, and each
 //! corner's raw says where in it the point is (`rte[1]/rtept[3]`, `line 14`,
-//! `features[0]/geometry/coordinates[0][3]`).
+//! `features[0]/geometry/coordinates[0][3]`). A file whose content cannot be read (a broken
+//! line, the wrong encoding, GeoJSON that is not polygons, XML that is not GPX) is refused
+//! whole, with the line or feature at fault, and still kept: its bytes with the refusal, and
+//! one candidate standing for it that carries the refusal, so the daemon records it in the
+//! outbox as refused (`plots` and `show` list it with the reason) and never uploads it. None
+//! of its plots goes on: a file is taken whole or not at all.
 
 use std::path::Path;
 
@@ -18,10 +22,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::files::{self, Format};
-use crate::plot::LandKind;
+use crate::plot::{Finding, FindingKind, LandKind};
 use crate::survey::{Corner, MIN_CORNERS, PlotCandidate, Source, SurveyStore};
 
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, PartialEq, Serialize)]
 pub struct ImportSummary {
     /// `gpx`, `txt` or `geojson`.
     pub format: &'static str,
@@ -35,6 +39,10 @@ pub struct ImportSummary {
     /// Points without a usable position (or, for waypoints, without a name).
     pub skipped_points: usize,
     pub skipped_routes: Vec<SkippedRoute>,
+    /// Why the file could not be read, if it could not: it is kept, with one candidate that
+    /// stands for it and is refused for this reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Finding>,
 }
 
 /// A plot of a TXT or GeoJSON file, recorded.
@@ -46,6 +54,91 @@ pub struct ImportedPlot {
     pub name: String,
     pub corners: usize,
     pub holes: usize,
+}
+
+impl ImportSummary {
+    /// What the officer reads of an import that was read (a refused one says its reason
+    /// instead): Chinese, then English.
+    pub fn text(&self, file: &str) -> String {
+        let (kind_zh, kind_en) = match self.format {
+            "txt" => ("国土坐标TXT文件", "国土 TXT file"),
+            "geojson" => ("GeoJSON文件", "GeoJSON file"),
+            _ => ("GPX文件", "GPX file"),
+        };
+        let (mut zh, mut en) = if self.plots.is_empty() {
+            (
+                format!(
+                    "已导入{kind_zh} {file}：{} 条航线成为地块，{} 个航点可用 close-plot --port {file} 成地块",
+                    self.plot_candidates.len(),
+                    self.marks.len()
+                ),
+                format!(
+                    "imported the {kind_en} {file}: plots from {}, {} to close with close-plot --port {file}",
+                    counted(self.plot_candidates.len(), "route"),
+                    counted(self.marks.len(), "waypoint")
+                ),
+            )
+        } else {
+            let holes = |p: &ImportedPlot| {
+                if p.holes == 0 {
+                    (String::new(), String::new())
+                } else {
+                    (
+                        format!("，{} 个内环", p.holes),
+                        format!(", {}", counted(p.holes, "hole")),
+                    )
+                }
+            };
+            let plots_zh: Vec<String> = self
+                .plots
+                .iter()
+                .map(|p| format!("{}（{} 个界址点{}）", p.name, p.corners, holes(p).0))
+                .collect();
+            let plots_en: Vec<String> = self
+                .plots
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} ({}{})",
+                        p.name,
+                        counted(p.corners, "corner"),
+                        holes(p).1
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "已导入{kind_zh} {file}：{} 个地块：{}",
+                    self.plots.len(),
+                    plots_zh.join("、")
+                ),
+                format!(
+                    "imported the {kind_en} {file}: {}: {}",
+                    counted(self.plots.len(), "plot"),
+                    plots_en.join(", ")
+                ),
+            )
+        };
+        if self.skipped_points > 0 {
+            zh.push_str(&format!("；跳过 {} 个无效的点", self.skipped_points));
+            en.push_str(&format!(
+                "; {} skipped",
+                counted(self.skipped_points, "point")
+            ));
+        }
+        for route in &self.skipped_routes {
+            zh.push_str(&format!("；航线 {} 不足 3 个可用点，未成地块", route.name));
+            en.push_str(&format!("; route {}: {}", route.name, route.reason));
+        }
+        zh.push_str("。运行中的网桥会检查并上传，见 gps-bridge plots");
+        en.push_str(". The running bridge checks and delivers them; see gps-bridge plots");
+        format!("{zh}\n{en}")
+    }
+}
+
+/// "1 plot", "2 plots".
+fn counted(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A GPX route that made no plot candidate.
@@ -148,8 +241,27 @@ fn import_plot_file(
 ) -> anyhow::Result<ImportSummary> {
     let content = files::read_file(file)?;
     let name = file.to_string_lossy();
-    let mut plots = files::read_plots(format, &content, &name)
-        .with_context(|| format!("reading {}", file.display()))?;
+    let source = match format {
+        Format::Txt => Source::TxtImport,
+        Format::Geojson => Source::GeojsonImport,
+    };
+    let mut plots = match files::read_plots(format, &content, &name) {
+        Ok(plots) => plots,
+        Err(e) => {
+            let Some(refusal) = e.unreadable() else {
+                return Err(e).with_context(|| file.display().to_string());
+            };
+            return record_refusal(
+                file,
+                format.name(),
+                source,
+                &content,
+                database,
+                land,
+                refusal,
+            );
+        }
+    };
     for plot in &mut plots {
         plot.candidate.land = land.or(plot.candidate.land);
     }
@@ -186,8 +298,26 @@ fn import_gpx(
     land: Option<LandKind>,
 ) -> anyhow::Result<ImportSummary> {
     let content = files::read_file(file)?;
-    let gpx =
-        gpx::read(content.as_slice()).with_context(|| format!("reading GPX {}", file.display()))?;
+    let gpx = match gpx::read(content.as_slice()) {
+        Ok(gpx) => gpx,
+        Err(e) => {
+            let refusal = FindingKind::FileUnreadable {
+                format: "gpx".to_owned(),
+                line: None,
+                reason_zh: format!("不是可读的GPX文件（{e}）"),
+                reason_en: format!("not GPX that can be read ({e})"),
+            };
+            return record_refusal(
+                file,
+                "gpx",
+                Source::GpxImport,
+                &content,
+                database,
+                land,
+                refusal,
+            );
+        }
+    };
     let name = file.to_string_lossy();
     let mut survey = survey_of(&gpx, &name);
     for route in &mut survey.routes {
@@ -208,6 +338,37 @@ fn import_gpx(
         marks: records.marks,
         skipped_points: survey.skipped_points,
         skipped_routes: survey.skipped_routes,
+        refused: None,
+    })
+}
+
+/// Keeps a file that could not be read, with why, and the candidate that stands for it in the
+/// checks: named as the file, no corners, the refusal its finding.
+fn record_refusal(
+    file: &Path,
+    format: &'static str,
+    source: Source,
+    content: &[u8],
+    database: &Path,
+    land: Option<LandKind>,
+    refusal: FindingKind,
+) -> anyhow::Result<ImportSummary> {
+    let path = file.to_string_lossy();
+    let refusal = Finding::new(refusal);
+    let name = file
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    let mut candidate = PlotCandidate::new(name, source, &*path, Vec::new(), Vec::new());
+    candidate.land = land;
+    candidate.findings = vec![refusal.clone()];
+    let records = SurveyStore::open(database)?
+        .insert_refused_file(&path, format, content, &refusal, &candidate)?;
+    Ok(ImportSummary {
+        format,
+        file: records.file,
+        plot_candidates: records.plot_candidates,
+        refused: Some(refusal),
+        ..ImportSummary::default()
     })
 }
 
@@ -270,13 +431,44 @@ mod tests {
         let marks = store.open_marks().unwrap();
         assert_eq!(marks[1].corner.name, "J2 & J3");
         assert_eq!(marks[1].corner.raw, ["wpt[3]"]);
+        // As the officer reads it.
+        let text = summary.text("Current.gpx");
+        assert_eq!(
+            text,
+            "已导入GPX文件 Current.gpx：1 条航线成为地块，2 个航点可用 close-plot --port \
+             Current.gpx 成地块；跳过 1 个无效的点；航线 TOO-SHORT 不足 3 个可用点，未成地块。\
+             运行中的网桥会检查并上传，见 gps-bridge plots\n\
+             imported the GPX file Current.gpx: plots from 1 route, 2 waypoints to close with \
+             close-plot --port Current.gpx; 1 point skipped; route TOO-SHORT: 2 usable points; \
+             a plot needs at least 3. The running bridge checks and delivers them; see gps-bridge \
+             plots"
+        );
     }
 
     #[test]
-    fn a_broken_file_is_an_error_not_a_panic() {
+    fn a_broken_file_is_kept_refused_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.gpx");
-        std::fs::write(&file, "<gpx><rte><rtept lat=").unwrap();
-        assert!(import(&file, &dir.path().join("s.db"), None).is_err());
+        let broken = "<gpx><rte><rtept lat=";
+        std::fs::write(&file, broken).unwrap();
+        let db = dir.path().join("s.db");
+        let summary = import(&file, &db, None).unwrap();
+        let refusal = summary.refused.clone().expect("the file is refused");
+        assert_eq!(refusal.code(), "file_unreadable");
+        assert!(refusal.zh.starts_with("GPX文件无法读取"), "{}", refusal.zh);
+        let store = SurveyStore::open(&db).unwrap();
+        let [id] = summary.plot_candidates[..] else {
+            panic!("{summary:?}")
+        };
+        let stored = store.imported_file_of(id).unwrap().unwrap();
+        assert_eq!(stored.content, broken.as_bytes());
+        assert_eq!(stored.refusal, Some(refusal.clone()));
+        let candidate = store.candidate(id).unwrap().unwrap();
+        assert_eq!(
+            (candidate.name.as_str(), candidate.source),
+            ("bad.gpx", Source::GpxImport)
+        );
+        assert!(candidate.corners.is_empty());
+        assert_eq!(candidate.findings, [refusal]);
     }
 }

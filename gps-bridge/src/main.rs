@@ -27,8 +27,8 @@ struct Cli {
     /// Configuration file (every key has a default; see config/gps-bridge.toml).
     #[arg(long, global = true, env = "GPS_BRIDGE_CONFIG")]
     config: Option<PathBuf>,
-    /// Validate the configuration and exit.
-    #[arg(long)]
+    /// Validate the configuration and exit (also as `run --check-config`).
+    #[arg(long, global = true)]
     check_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -97,6 +97,9 @@ enum Command {
         /// (default: the file's own, else checks.default_land).
         #[arg(long)]
         land: Option<LandKind>,
+        /// Print what was recorded as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check the plots of a .txt or .geojson file and print them as JSON: id, name, rings,
     /// zone, areas with their uncertainty, warnings and refusals.
@@ -139,10 +142,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The daemon and the simulator log what they do; a command an officer types prints its
+    // answer, and only warnings besides (not, say, the store's migration).
+    let default_level = match cli.command {
+        Some(Command::Run | Command::Simulate { .. }) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(io::stderr)
         // Colour only on a terminal: a log in a file or the journal carries no escape codes.
@@ -178,11 +187,11 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     if cli.check_config {
-        writeln!(io::stdout(), "configuration OK")?;
+        writeln!(io::stdout(), "配置正确 configuration OK")?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
-        anyhow::bail!("no command given (see --help)");
+        anyhow::bail!("没有给出命令，见 --help (no command given, see --help)");
     };
     match command {
         Command::Run => {
@@ -233,7 +242,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show { plot, json, svg } => {
             let outbox = Outbox::open_read_only(&config.outbox_path())?;
             let Some(record) = outbox.record(plot)? else {
-                anyhow::bail!("no plot {plot} (see `gps-bridge plots`)");
+                anyhow::bail!("没有地块 {plot}，见 gps-bridge plots (no plot {plot})");
             };
             if let Some(path) = svg {
                 let plane = SitePlane::new(config.projection.zone);
@@ -253,10 +262,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, land } => {
+        Command::Import { file, land, json } => {
             let summary = import::import(&file, &config.database, land)?;
-            writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
-            Ok(ExitCode::SUCCESS)
+            if json {
+                writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&summary)?)?;
+            } else if summary.refused.is_none() {
+                writeln!(io::stdout(), "{}", summary.text(&file.to_string_lossy()))?;
+            }
+            match &summary.refused {
+                Some(refusal) => {
+                    eprintln!("gps-bridge: {}\n{}", refusal.zh, refusal.en);
+                    Ok(ExitCode::FAILURE)
+                }
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         Command::Inspect { file } => {
             let bytes = files::read_file(&file)?;
@@ -266,7 +285,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &file.to_string_lossy(),
                 &config.plot_settings(),
             )
-            .with_context(|| format!("reading {}", file.display()))?;
+            .with_context(|| file.display().to_string())?;
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -348,15 +367,13 @@ fn convert_file(
         }
         Err(ConvertError::Refused(plots)) => {
             eprintln!(
-                "gps-bridge: {} of the plots were refused; nothing was written / 有地块未通过检查，未写出文件",
+                "gps-bridge: {0} 个地块未通过检查，未写出文件（原因见输出） ({0} of the plots were refused; nothing was written)",
                 plots.len()
             );
             writeln!(io::stdout(), "{}", serde_json::to_string_pretty(&plots)?)?;
             Ok(ExitCode::FAILURE)
         }
-        Err(ConvertError::File(e)) => {
-            Err(e).with_context(|| format!("reading {}", input.display()))
-        }
+        Err(ConvertError::File(e)) => Err(e).with_context(|| input.display().to_string()),
     }
 }
 

@@ -74,3 +74,15 @@ pub fn client_runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// A connection's journal mode and `synchronous` level (2 is FULL: the WAL synced at every
+/// commit).
+pub fn durability(conn: &rusqlite::Connection) -> (String, i64) {
+    let mode = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let synchronous = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    (mode, synchronous)
+}

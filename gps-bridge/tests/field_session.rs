@@ -89,10 +89,17 @@ fn marked_corners_become_a_plot_that_survives_a_sigkill() {
         let out = bridge(&config, &["mark", name, "--secs", "1"]);
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "mark {name}: {stderr}");
+        let (zh, en) = stdout.split_once('\n').unwrap_or_default();
         assert!(
-            stdout.starts_with(&format!("corner {name} recorded (mark "))
-                && stdout.contains("° N, ")
-                && stdout.contains("(1σ) from "),
+            zh.starts_with(&format!("界址点 {name} 已记录（第 "))
+                && zh.contains("北纬 ")
+                && zh.contains("次定位平均"),
+            "mark {name} printed {stdout:?}"
+        );
+        assert!(
+            en.starts_with(&format!("corner {name} recorded (mark "))
+                && en.contains("° N, ")
+                && en.contains("(1σ) from "),
             "mark {name} printed {stdout:?}"
         );
         assert!(!stdout.contains("$GPGGA"), "raw sentences only with --json");
@@ -111,9 +118,12 @@ fn marked_corners_become_a_plot_that_survives_a_sigkill() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "close-plot: {stderr}");
     assert!(
-        stdout.contains("\"wang-homestead\" recorded: 3 corners (J1 → J2 → J3)"),
+        stdout.starts_with("已记录地块“wang-homestead”：3 个界址点（J1 → J2 → J3）")
+            && stdout.contains("\"wang-homestead\" recorded: 3 corners (J1 → J2 → J3)"),
         "{stdout:?}"
     );
+    // The plot was checked at once: it says its state and where to see more.
+    assert!(stdout.contains("gps-bridge show 1"), "{stdout:?}");
     // Nothing left to close: a plain refusal on stderr, exit 1.
     let out = bridge(&config, &["close-plot", "--json"]);
     assert!(!out.status.success());

@@ -156,3 +156,36 @@ fn sigterm_records_the_corner_being_marked_and_answers_its_mark() {
     assert_eq!(marks.len(), 1);
     assert_eq!(marks[0].corner.name, "J1");
 }
+
+/// `--check-config`, as the unit's ExecStartPre runs it and as `run --check-config`: the
+/// shipped annotated configuration passes, a broken one fails with the key at fault, and
+/// neither starts the daemon.
+#[test]
+fn check_config_passes_the_shipped_file_and_names_what_is_wrong() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/gps-bridge.toml");
+    for args in [&["--check-config"][..], &["run", "--check-config"]] {
+        let out = Command::new(BRIDGE)
+            .arg("--config")
+            .arg(&shipped)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "配置正确 configuration OK\n"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[projection]\nzone = 46\n").unwrap();
+    let out = Command::new(BRIDGE)
+        .arg("--config")
+        .arg(&broken)
+        .args(["run", "--check-config"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("zone 46 is not one of China's"), "{err}");
+}

@@ -256,19 +256,8 @@ fn bad_files_are_refused_with_the_reason() {
     let (ok, _, err) = bridge(&["inspect", "broken.txt"], dir.path());
     assert!(!ok);
     assert!(
-        err.contains("line 9: a point line needs point, ring, X, Y"),
-        "{err}"
-    );
-    // Not text: a binary file named .txt.
-    std::fs::write(
-        dir.path().join("binary.txt"),
-        [0x81u8, 0x20, 0xff, 0x00, 0x10],
-    )
-    .unwrap();
-    let (ok, _, err) = bridge(&["import", "binary.txt"], dir.path());
-    assert!(!ok);
-    assert!(
-        err.contains("line 1: these bytes are neither UTF-8 nor GBK/GB18030"),
+        err.contains("第9行：界址点行应有点号、圈号、X、Y共4项，此行有3项")
+            && err.contains("line 9: a point line needs point, ring, X, Y"),
         "{err}"
     );
     let line = r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[112.7,25.7],[112.8,25.8]]}}"#;
@@ -276,7 +265,8 @@ fn bad_files_are_refused_with_the_reason() {
     let (ok, _, err) = bridge(&["convert", "line.geojson", "out.txt"], dir.path());
     assert!(!ok);
     assert!(
-        err.contains("feature 1 is a LineString, not a Polygon"),
+        err.contains("第1个要素是LineString，不是面")
+            && err.contains("feature 1 is a LineString, not a Polygon"),
         "{err}"
     );
     assert!(!dir.path().join("out.txt").exists());
@@ -291,10 +281,81 @@ fn bad_files_are_refused_with_the_reason() {
     let refused: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(refused[0]["refusals"][0]["code"], "self_intersection");
     assert!(!dir.path().join("bow.geojson").exists());
-    // Nothing was recorded by the failed import.
-    let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
-    assert_eq!(store.candidate_count().unwrap(), 0);
+    // Neither inspect nor convert records anything.
+    assert!(!dir.path().join("survey.db").exists());
     assert!(Format::of(Path::new("x.shp")).is_err());
+}
+
+#[test]
+fn an_unreadable_import_is_kept_byte_for_byte_with_its_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    // A broken line, in GBK; bytes that are no text; GeoJSON that is not a polygon.
+    let broken = gbk(&TXT.replace(
+        "J3,1,2369628.036,37465584.762",
+        "J3,1,2369628.036;37465584.762",
+    ));
+    let binary = vec![0x81u8, 0x20, 0xff, 0x00, 0x10];
+    let line = br#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[112.7,25.7],[112.8,25.8]]}}"#.to_vec();
+    let cases = [
+        (
+            "broken.txt",
+            broken,
+            Some(9),
+            "国土坐标TXT文件第9行无法读取：界址点行应有点号、圈号、X、Y共4项，此行有3项",
+        ),
+        (
+            "binary.txt",
+            binary,
+            Some(1),
+            "国土坐标TXT文件第1行无法读取：文件编码无法识别",
+        ),
+        (
+            "line.geojson",
+            line,
+            None,
+            "GeoJSON文件无法读取：第1个要素是LineString，不是面",
+        ),
+    ];
+    for (name, bytes, line, zh) in cases {
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        let (ok, out, err) = bridge(&["import", name, "--land", "barren", "--json"], dir.path());
+        assert!(!ok, "an unreadable file fails the command: {out}");
+        // The officer reads why, Chinese first, and that the file is kept.
+        assert!(err.starts_with(&format!("gps-bridge: {zh}")), "{err}");
+        assert!(
+            err.contains("文件已原样保存，不会上传") && err.contains("not uploaded"),
+            "{err}"
+        );
+        let summary: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(summary["refused"]["code"], "file_unreadable");
+        assert_eq!(
+            summary["refused"]["details"]["line"],
+            serde_json::json!(line)
+        );
+        let id = summary["plot_candidates"][0].as_i64().unwrap();
+        let store = SurveyStore::open(&dir.path().join("survey.db")).unwrap();
+        let file = store.imported_file_of(id).unwrap().unwrap();
+        assert_eq!(file.content, bytes, "{name} is kept byte for byte");
+        assert_eq!(
+            file.refusal.as_ref().map(|f| f.code()),
+            Some("file_unreadable")
+        );
+        // The candidate that stands for it is refused by the checks for that reason alone,
+        // so the daemon records it as refused and never sends it.
+        let candidate = store.candidate(id).unwrap().unwrap();
+        assert_eq!(
+            (candidate.name.as_str(), candidate.land),
+            (name, Some(LandKind::Barren))
+        );
+        let report = check(&candidate, &settings(), &[]);
+        let PlotReport::Refused(refused) = &report else {
+            panic!("{report:?}")
+        };
+        assert_eq!(
+            refused.findings,
+            file.refusal.into_iter().collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]
@@ -302,7 +363,18 @@ fn import_records_file_plots_like_gpx_ones() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = gbk(TXT);
     std::fs::write(dir.path().join("plots.txt"), &bytes).unwrap();
-    let (ok, out, err) = bridge(&["import", "plots.txt", "--land", "cultivated"], dir.path());
+    let (ok, text, err) = bridge(&["import", "plots.txt", "--land", "cultivated"], dir.path());
+    assert!(ok, "{err}");
+    assert_eq!(
+        text.lines().next(),
+        Some(
+            "已导入国土坐标TXT文件 plots.txt：1 个地块：王家宅基地（4 个界址点，1 个内环）。运行中的网桥会检查并上传，见 gps-bridge plots"
+        )
+    );
+    let (ok, out, err) = bridge(
+        &["import", "plots.txt", "--land", "cultivated", "--json"],
+        dir.path(),
+    );
     assert!(ok, "{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["format"], "txt");
@@ -324,7 +396,7 @@ fn import_records_file_plots_like_gpx_ones() {
     let geojson = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"东院","land":"barren"},
         "geometry":{"type":"Polygon","coordinates":[[[112.7,25.7],[112.7001,25.7],[112.7001,25.7001],[112.7,25.7001],[112.7,25.7]]]}}]}"#;
     std::fs::write(dir.path().join("east.geojson"), geojson).unwrap();
-    let (ok, out, err) = bridge(&["import", "east.geojson"], dir.path());
+    let (ok, out, err) = bridge(&["import", "east.geojson", "--json"], dir.path());
     assert!(ok, "{err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
     let id = summary["plot_candidates"][0].as_i64().unwrap();

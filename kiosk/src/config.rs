@@ -45,6 +45,8 @@ struct File {
     #[serde(default)]
     ratings: IntervalFile,
     site_fault: Option<String>,
+    #[serde(default)]
+    screen: ScreenFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +80,58 @@ struct IntervalFile {
     interval_s: Option<u64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenFile {
+    rotation: Option<u16>,
+    idle_timeout_s: Option<u64>,
+    elder_idle_factor: Option<u32>,
+    attract_after_s: Option<u64>,
+    guide_url: Option<String>,
+}
+
+/// How the panel is mounted: the picture and touch input are turned by this much, clockwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rotation {
+    #[default]
+    R0,
+    R90,
+    R180,
+    R270,
+}
+
+impl Rotation {
+    pub fn degrees(self) -> u16 {
+        match self {
+            Self::R0 => 0,
+            Self::R90 => 90,
+            Self::R180 => 180,
+            Self::R270 => 270,
+        }
+    }
+
+    /// A quarter turn either way makes a landscape panel portrait.
+    pub fn is_portrait(self) -> bool {
+        matches!(self, Self::R90 | Self::R270)
+    }
+}
+
+/// The screen: mounting, and how long it waits for a visitor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    pub rotation: Rotation,
+    /// Without a touch this long, the screen clears itself and goes home; the published
+    /// settings' `idle_timeout_s` wins when a release carries one.
+    pub idle_timeout: Duration,
+    /// Elder mode waits this many times longer.
+    pub elder_idle_factor: u32,
+    /// After this long without a touch, the home screen shows the notices as a slideshow.
+    pub attract_after: Duration,
+    /// A web page for each guide (`{id}` is replaced by the guide's id), shown as a QR code
+    /// so visitors can take the guide with them; without it the QR code dials the help line.
+    pub guide_url: Option<String>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -100,10 +154,62 @@ pub struct Config {
     /// Why the site settings could not be used, when the image's `land-hall-site` had to fall
     /// back to the last good ones or to the defaults: shown on screen and in the heartbeat.
     pub site_fault: Option<String>,
+    pub screen: Screen,
 }
 
 fn seconds(value: Option<u64>, default: u64) -> Duration {
     Duration::from_secs(value.unwrap_or(default).max(1))
+}
+
+fn screen(
+    file: ScreenFile,
+    invalid: &impl Fn(&'static str, String) -> ConfigError,
+) -> Result<Screen, ConfigError> {
+    let rotation = match file.rotation.unwrap_or(0) {
+        0 => Rotation::R0,
+        90 => Rotation::R90,
+        180 => Rotation::R180,
+        270 => Rotation::R270,
+        other => {
+            return Err(invalid(
+                "screen.rotation",
+                format!("must be 0, 90, 180 or 270, got {other}"),
+            ));
+        }
+    };
+    let idle_timeout_s = file.idle_timeout_s.unwrap_or(60);
+    if !(15..=3600).contains(&idle_timeout_s) {
+        return Err(invalid(
+            "screen.idle_timeout_s",
+            "must be 15 to 3600".into(),
+        ));
+    }
+    let elder_idle_factor = file.elder_idle_factor.unwrap_or(2);
+    if !(1..=5).contains(&elder_idle_factor) {
+        return Err(invalid("screen.elder_idle_factor", "must be 1 to 5".into()));
+    }
+    let attract_after_s = file.attract_after_s.unwrap_or(180);
+    if !(30..=86_400).contains(&attract_after_s) {
+        return Err(invalid(
+            "screen.attract_after_s",
+            "must be 30 to 86400".into(),
+        ));
+    }
+    if let Some(url) = &file.guide_url
+        && (!url.starts_with("https://") || !url.contains("{id}"))
+    {
+        return Err(invalid(
+            "screen.guide_url",
+            "must be an https:// address containing {id}".into(),
+        ));
+    }
+    Ok(Screen {
+        rotation,
+        idle_timeout: Duration::from_secs(idle_timeout_s),
+        elder_idle_factor,
+        attract_after: Duration::from_secs(attract_after_s),
+        guide_url: file.guide_url,
+    })
 }
 
 impl Config {
@@ -186,6 +292,7 @@ impl Config {
                 format!("must be 1 to {}", protocol::MAX_PAGE),
             ));
         }
+        let screen = screen(file.screen, &invalid)?;
         let data_dir = base.join(file.data_dir.unwrap_or_else(|| PathBuf::from("kiosk-data")));
         Ok(Self {
             device_id: file.device_id,
@@ -203,6 +310,7 @@ impl Config {
             heartbeat_interval: seconds(file.heartbeat.interval_s, 60),
             ratings_interval: seconds(file.ratings.interval_s, 30),
             site_fault: file.site_fault.filter(|fault| !fault.trim().is_empty()),
+            screen,
         })
     }
 
@@ -293,6 +401,35 @@ mod tests {
         assert!(err.contains("content.trusted_keys"), "{err}");
         let ftp = minimal().replace("http://", "ftp://");
         assert!(Config::parse(&ftp, Path::new("."), "k.toml").is_err());
+    }
+
+    #[test]
+    fn the_screen_section_is_validated() {
+        let config = Config::parse(&minimal(), Path::new("."), "k.toml").unwrap();
+        assert_eq!(config.screen.rotation, Rotation::R0);
+        assert_eq!(config.screen.idle_timeout, Duration::from_secs(60));
+        let portrait = format!(
+            "{}[screen]\nrotation = 270\nidle_timeout_s = 90\n",
+            minimal()
+        );
+        let screen = Config::parse(&portrait, Path::new("."), "k.toml")
+            .unwrap()
+            .screen;
+        assert!(screen.rotation.is_portrait() && screen.rotation.degrees() == 270);
+        assert_eq!(screen.idle_timeout, Duration::from_secs(90));
+        for bad in [
+            "rotation = 45",
+            "idle_timeout_s = 5",
+            "elder_idle_factor = 0",
+            "guide_url = \"http://x/{id}\"",
+            "guide_url = \"https://x/\"",
+        ] {
+            let text = format!("{}[screen]\n{bad}\n", minimal());
+            let err = Config::parse(&text, Path::new("."), "k.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("screen."), "{bad}: {err}");
+        }
     }
 
     #[test]

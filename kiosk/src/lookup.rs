@@ -141,6 +141,42 @@ fn check(conn: &Connection, case_no: &str, code: &str, now: DateTime<Utc>) -> Re
 }
 
 impl Mirror {
+    /// When the kiosk-wide lock ends, if lookups are locked at `now` (read only: the screen
+    /// shows the countdown to the next person before they try).
+    pub fn kiosk_locked_until(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let at = unix(now);
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT at FROM lookup_failures WHERE at > ?1 ORDER BY at DESC LIMIT ?2",
+        )?;
+        let times = stmt
+            .query_map(
+                params![at - PER_KIOSK.window_s, PER_KIOSK.max_failures as i64],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(PER_KIOSK.locked_until(&times, at).map(from_unix))
+    }
+
+    /// Whether the mirror holds any case whose number starts with `prefix` (the letters
+    /// before the year, GY for GY2026-…): a number with another prefix belongs to another
+    /// hall, which the screen says instead of counting a failed try. Prefixes are printed on
+    /// every receipt, so the answer reveals nothing about any case.
+    pub fn holds_case_prefix(&self, prefix: &str) -> Result<bool> {
+        let prefix = normalise_case_no(prefix);
+        // The case numbers from `prefix` up to the next prefix: a range of the primary key.
+        let mut end = prefix.clone().into_bytes();
+        match end.last_mut() {
+            Some(last) if *last < 0x7f => *last += 1,
+            _ => return Ok(false),
+        }
+        let end = String::from_utf8(end).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM cases WHERE case_no >= ?1 AND case_no < ?2)",
+            [&prefix, &end],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Looks a case up, throttled: see [`crate::throttle`].
     pub fn lookup(&self, case_no: &str, code: &str, now: DateTime<Utc>) -> Result<Lookup> {
         let case_no = normalise_case_no(case_no);
@@ -302,6 +338,38 @@ mod tests {
             mirror.lookup("GY2026-ZJD-000001", "4321", later).unwrap(),
             Lookup::Found { .. }
         ));
+    }
+
+    #[test]
+    fn the_kiosk_lock_is_read_without_a_try() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        let now = Utc::now();
+        assert_eq!(mirror.kiosk_locked_until(now).unwrap(), None);
+        for n in 0..PER_KIOSK.max_failures {
+            mirror
+                .lookup(&format!("GY2026-ZJD-8{n:05}"), "1", now)
+                .unwrap();
+        }
+        let until = from_unix(unix(now) + PER_KIOSK.cool_down_s);
+        assert_eq!(mirror.kiosk_locked_until(now).unwrap(), Some(until));
+        // Asking again records nothing: the lock ends when it said.
+        assert_eq!(mirror.kiosk_locked_until(now).unwrap(), Some(until));
+        assert_eq!(mirror.kiosk_locked_until(until).unwrap(), None);
+    }
+
+    #[test]
+    fn case_number_prefixes_tell_this_hall_from_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = mirror_with_case(dir.path());
+        assert!(mirror.holds_case_prefix("GY").unwrap());
+        assert!(mirror.holds_case_prefix("gy").unwrap());
+        assert!(!mirror.holds_case_prefix("CZ").unwrap());
+        assert!(
+            mirror.holds_case_prefix("G").unwrap(),
+            "a prefix is a range of numbers"
+        );
+        assert!(!mirror.holds_case_prefix("").unwrap());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `kiosk`: the service-hall kiosk's data plane, and the support commands field staff and
-//! tests use headless.
+//! `kiosk`: the service-hall kiosk — the touch screen with its data plane in one process —
+//! and the support commands field staff and tests use headless.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,26 +17,38 @@ use kiosk::mirror::{AsyncMirror, Durability, Mirror};
 use kiosk::outln;
 
 #[derive(Parser)]
-#[command(
-    name = "kiosk",
-    version,
-    about = "Land Hall service-hall kiosk (data plane)"
-)]
+#[command(name = "kiosk", version, about = "Land Hall service-hall kiosk")]
 struct Cli {
-    /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        default_value = "/etc/land-hall/kiosk.toml",
-        env = "KIOSK_CONFIG"
-    )]
-    config: PathBuf,
+    /// The configuration file [default: /etc/land-hall/kiosk.toml].
+    #[arg(long, global = true, env = "KIOSK_CONFIG")]
+    config: Option<PathBuf>,
     /// Validate the configuration and exit.
     #[arg(long)]
     check_config: bool,
+    /// Draw every screen to PNG files in DIR, headless, and exit. Uses a scratch copy of
+    /// demonstration cases and the content of --release (or the built-in sample); the
+    /// kiosk's own data is not touched. --config gives the screen settings and trusted keys.
+    #[arg(long, value_name = "DIR")]
+    screenshots: Option<PathBuf>,
+    /// With --screenshots: a release folder built by `kiosk-admin build`.
+    #[arg(long, value_name = "DIR", requires = "screenshots")]
+    release: Option<PathBuf>,
+    /// With --release: also trust this public key (base64), as `kiosk-admin build
+    /// --screenshots` does with the key it signed with.
+    #[arg(long, value_name = "KEY", requires = "release")]
+    trust: Vec<String>,
+    /// With --screenshots: only this screen (repeatable), e.g. `home`.
+    #[arg(long = "screen", value_name = "NAME", requires = "screenshots")]
+    screens: Vec<String>,
+    /// Draw the first frame of the screen on the kiosk's data into memory and exit (for the
+    /// cold-start benchmark).
+    #[arg(long, hide = true)]
+    first_frame: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
+
+const DEFAULT_CONFIG: &str = "/etc/land-hall/kiosk.toml";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum What {
@@ -47,8 +59,13 @@ enum What {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the data plane: case sync, content, heartbeats, ratings (the default).
-    Run,
+    /// Run the kiosk: the touch screen, and beside it the data plane (case sync, content,
+    /// heartbeats, ratings). The default.
+    Run {
+        /// The data plane alone, without a screen.
+        #[arg(long)]
+        headless: bool,
+    },
     /// Synchronise with the upstream.
     Sync {
         /// Sync once and exit, instead of running the loops.
@@ -124,35 +141,91 @@ fn status(config: &Config) -> anyhow::Result<serde_json::Value> {
     }))
 }
 
-/// Completes on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). The handlers are installed
-/// here, at once: a stop that comes while the mirror is still being opened is kept for
-/// `run`, not left to the default action that would end the process on the spot.
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-            _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
-        }
-    })
+/// The screenshots of `--screenshots`.
+fn screenshots(cli: &Cli, out: &std::path::Path) -> anyhow::Result<()> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => kiosk::ui::screenshots::example_config(),
+    };
+    for key in &cli.trust {
+        config.trusted_keys.push(
+            protocol::content::decode_verifying_key(key)
+                .map_err(|e| anyhow::anyhow!("--trust {key}: {e}"))?,
+        );
+    }
+    let config = Some(config);
+    let options = kiosk::ui::screenshots::Options {
+        out: out.to_owned(),
+        config,
+        release: cli.release.clone(),
+        only: cli.screens.clone(),
+        at: Utc::now(),
+        small: false,
+    };
+    let written = kiosk::ui::screenshots::render(&options)?;
+    for path in &written {
+        outln!("{}", path.display())?;
+    }
+    if written.is_empty() {
+        anyhow::bail!(
+            "no screen of that name; the screens are: {}",
+            kiosk::ui::screenshots::screen_names()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&cli.config)?;
-    if cli.check_config {
-        config.check_data_dir()?;
-        outln!("{}: ok", cli.config.display())?;
+/// Turns the picture of linuxkms with the configured rotation, unless the environment says
+/// otherwise. Called while the process has one thread, before anything reads the environment.
+#[allow(unsafe_code)]
+fn set_rotation(config: &Config) {
+    const VAR: &str = "SLINT_KMS_ROTATION";
+    if std::env::var_os(VAR).is_none() {
+        let value = kiosk::ui::rotation::kms_rotation(config.screen.rotation);
+        // SAFETY: no other thread exists yet (main builds its runtimes after this), so nothing
+        // reads or writes the environment concurrently.
+        unsafe { std::env::set_var(VAR, value) };
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &cli.screenshots {
+        screenshots(&cli, out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run | Command::Sync { once: false, .. } => {
-            let shutdown = shutdown_signal()?;
-            let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
-            plane.run(shutdown).await?;
+    let path = cli.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
+    let config = Config::load(&path)?;
+    if cli.check_config {
+        config.check_data_dir()?;
+        outln!("{}: ok", path.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cli.first_frame {
+        kiosk::ui::screenshots::first_frame(&config)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command.unwrap_or(Command::Run { headless: false }) {
+        Command::Run { headless: false } => {
+            set_rotation(&config);
+            kiosk::app::run(config)?;
         }
-        Command::Sync { once: true, what } => sync_once(config, what).await?,
+        Command::Run { headless: true } | Command::Sync { once: false, .. } => {
+            runtime()?.block_on(async {
+                let shutdown = kiosk::app::shutdown_signal()?;
+                let plane = DataPlane::prepare(config, Arc::new(NoScreen))?;
+                plane.run(shutdown).await?;
+                anyhow::Ok(())
+            })?;
+        }
+        Command::Sync { once: true, what } => runtime()?.block_on(sync_once(config, what))?,
         Command::Lookup { case_no, code } => {
             let mirror = Mirror::open(&config.mirror_path())?;
             let lookup = mirror.lookup(&case_no, &code, Utc::now())?;
@@ -184,8 +257,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+// Not `#[tokio::main]`: `set_rotation` needs the process to have one thread, and `kiosk run`
+// gives the main thread to the screen; each command builds the runtime it needs.
+fn main() -> ExitCode {
     kiosk::cli::init_logging("kiosk=info");
-    kiosk::cli::exit_code("kiosk", run(Cli::parse()).await)
+    kiosk::cli::exit_code("kiosk", run(Cli::parse()))
 }

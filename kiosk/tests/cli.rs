@@ -182,13 +182,14 @@ fn configuration_and_content_errors_name_file_and_line() {
     );
 }
 
-/// A `kiosk run` child, killed if the test fails before it stops it.
+/// A `kiosk run --headless` child (the data plane alone), killed if the test fails before it
+/// stops it.
 struct Running(Child);
 
 impl Running {
     fn start(config: &Path) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["run", "--config"])
+            .args(["run", "--headless", "--config"])
             .arg(config)
             .env("RUST_LOG", "off")
             .stdout(Stdio::null())
@@ -480,7 +481,7 @@ fn kiosk_run_tells_systemd_it_is_ready_alive_and_stopping() {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-        .args(["run", "--config"])
+        .args(["run", "--headless", "--config"])
         .arg(&config)
         .env("RUST_LOG", "off")
         .env("NOTIFY_SOCKET", &socket_path)
@@ -527,4 +528,132 @@ fn sync_once_before_any_release_is_published_succeeds() {
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["faults"], serde_json::json!([]), "{json}");
     assert_eq!(json["content"]["sample"], true);
+}
+
+/// `kiosk-admin build --screenshots` draws the kiosk's screens with the new release before it
+/// is published (through the real `kiosk --screenshots`), trusting the key it signed with.
+#[test]
+fn a_built_release_is_drawn_on_the_kiosk_screens_before_it_is_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.key");
+    assert!(
+        admin(&["keygen", "--out", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // The sample, with a guide title of this release's own.
+    let content = dir.path().join("content");
+    copy_dir(&sample_dir(), &content);
+    let guide = content.join("guides/homestead.md");
+    let text = std::fs::read_to_string(&guide).unwrap();
+    std::fs::write(
+        &guide,
+        text.replace("农村宅基地审批办事指南", "宅基地审批办事指南（新版）"),
+    )
+    .unwrap();
+    let (release, shots) = (dir.path().join("release"), dir.path().join("shots"));
+    let built = admin(&[
+        "build",
+        content.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--out",
+        release.to_str().unwrap(),
+        "--screenshots",
+        shots.to_str().unwrap(),
+        "--screen",
+        "guides",
+    ]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let mut drawn: Vec<String> = std::fs::read_dir(&shots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    drawn.sort();
+    assert_eq!(
+        drawn,
+        ["guides-en-landscape.png", "guides-zh-landscape.png"]
+    );
+    let png = std::fs::read(shots.join("guides-zh-landscape.png")).unwrap();
+    let (w, h, _) = kiosk::ui::snapshot::decode(&png).unwrap();
+    assert_eq!((w, h), (1920, 1080));
+
+    // A release signed by a key no kiosk trusts is refused by the same check, not drawn.
+    let other = dir.path().join("other.key");
+    assert!(
+        admin(&["keygen", "--out", other.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["--screenshots", dir.path().join("none").to_str().unwrap()])
+        .args(["--release", release.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("signature"),
+        "{}",
+        stderr(&refused)
+    );
+    // An unknown screen name says which there are.
+    let unknown = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args([
+            "--screenshots",
+            dir.path().join("x").to_str().unwrap(),
+            "--screen",
+            "nope",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&unknown).contains("guide-detail"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Where no display can be opened, `kiosk run` says what to do instead of failing obscurely.
+#[test]
+fn kiosk_run_without_a_display_says_what_to_use_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    // An upstream nobody answers: the screen is refused before the data plane would use it.
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "device_id = \"k\"\nhall_id = \"hn-czs-gyx\"\ndata_dir = \"data\"\n\
+             [upstream]\nurl = \"http://127.0.0.1:9\"\ntoken = \"lhdev-unused\"\n\
+             [content]\ntrusted_keys = [\"{}\"]\n",
+            common::DEMO_PUBLIC_KEY
+        ),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "winit")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let said = stderr(&run);
+    assert!(
+        said.contains("--headless") && said.contains("--screenshots"),
+        "{said}"
+    );
 }

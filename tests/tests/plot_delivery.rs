@@ -61,6 +61,23 @@ fn upstream_plots(sim: &EgovSim) -> Vec<(String, Value, Value)> {
         .collect()
 }
 
+/// A 国土 TXT's bytes with the plot's third point line cut short (its Y gone), as a hand-edited
+/// file breaks; and that line's number. The other bytes are as they were.
+fn with_a_broken_point_line(txt: &[u8]) -> (Vec<u8>, usize) {
+    let lines: Vec<&[u8]> = txt.split_inclusive(|&b| b == b'\n').collect();
+    let plot_line = lines
+        .iter()
+        .position(|l| l.trim_ascii_end().ends_with(b"@"))
+        .expect("the file has a plot line");
+    let broken = plot_line + 3;
+    let cut = lines[broken].iter().rposition(|&b| b == b',').unwrap();
+    let mut out: Vec<u8> = lines[..broken].concat();
+    out.extend_from_slice(&lines[broken][..cut]);
+    out.extend_from_slice(b"\r\n");
+    out.extend(lines[broken + 1..].concat());
+    (out, broken + 1)
+}
+
 /// What `gps-bridge inspect` says of a plot file: (area in the plane, area on the ellipsoid).
 fn inspected_areas(file: &Path) -> (f64, f64) {
     let out = Command::new(program("gps-bridge"))
@@ -147,7 +164,9 @@ fn the_active_route_arrives_once_through_an_outage_and_a_sigkill() {
     assert_eq!(receipt["overlaps"][0]["layer"], "parcels", "{receipt}");
     let shown = String::from_utf8(bridge.cli(&["show", "1"]).stdout).unwrap();
     assert!(
-        shown.contains("parcels: 0 features, cursor 0, 从未完整同步 never fully synced"),
+        shown.contains(
+            "宗地 parcels：0 个要素 features，游标 cursor 0，从未完整同步 never fully synced"
+        ),
         "{shown}"
     );
     let listed = String::from_utf8(bridge.cli(&["plots"]).stdout).unwrap();
@@ -234,7 +253,15 @@ fn a_txt_import_arrives_with_its_hole() {
     assert!(out.status.success(), "{out:?}");
     let (plane, ellipsoid) = inspected_areas(&txt);
 
+    // The same file with a broken point line, imported first: kept, refused, never sent.
+    let good = std::fs::read(&txt).unwrap();
+    let (text, line) = with_a_broken_point_line(&good);
+    let broken = dir.path().join("li-broken.txt");
+    std::fs::write(&broken, text).unwrap();
+
     let _running = bridge.run();
+    let out = bridge.cli(&["import", broken.to_str().unwrap()]);
+    assert!(!out.status.success(), "{out:?}");
     let out = bridge.cli(&["import", txt.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let delivered = wait_for("the imported plot delivered", LIMIT, || {
@@ -242,6 +269,38 @@ fn a_txt_import_arrives_with_its_hole() {
         (plots.first()?["state"] == "delivered").then(|| plots[0].clone())
     });
     assert_eq!(delivered["name"], "李家宅基地");
+    // The broken file is listed as refused, with its line and reason, and was never sent.
+    let plots = bridge.plots();
+    assert_eq!(plots.len(), 2, "{plots:?}");
+    assert_eq!(
+        (
+            &plots[1]["name"],
+            &plots[1]["state"],
+            plots[1]["attempts"].as_u64()
+        ),
+        (
+            &Value::from("li-broken.txt"),
+            &Value::from("refused"),
+            Some(0)
+        )
+    );
+    let listed = String::from_utf8(bridge.cli(&["plots"]).stdout).unwrap();
+    let row = listed
+        .lines()
+        .find(|l| l.contains("li-broken.txt"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        row.contains("未通过检查 refused")
+            && row.contains(&format!("国土坐标TXT文件第{line}行无法读取")),
+        "{row}"
+    );
+    let id = plots[1]["id"].to_string();
+    let shown = String::from_utf8(bridge.cli(&["show", &id]).stdout).unwrap();
+    assert!(
+        shown.contains("file_unreadable")
+            && shown.contains(&format!("cannot be read at line {line}")),
+        "{shown}"
+    );
     let upstream = upstream_plots(&sim);
     assert_eq!(upstream.len(), 1);
     let (_, body, receipt) = &upstream[0];

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e_tests::{DEVICE_TOKEN, EgovSim, program};
+use e2e_tests::{EgovSim, program};
 
 fn images_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../images")
@@ -109,11 +109,15 @@ impl Machine {
     }
 }
 
-/// The example overlay of images/, pointed at `upstream`.
-fn example_site(upstream: &str) -> String {
+/// The kiosk's device token in the overlays of the tests that need no upstream.
+const TOKEN: &str = "site-test-token";
+
+/// The example overlay of images/, pointed at `upstream` with the kiosk's device `token`.
+fn example_site(upstream: &str, token: &str) -> String {
     std::fs::read_to_string(images_dir().join("site.example.toml"))
         .unwrap()
         .replace("http://127.0.0.1:8080", upstream.trim_end_matches('/'))
+        .replace("\"demo-device-token\"", &format!("\"{token}\""))
 }
 
 fn check_config(name: &str, config: &Path) {
@@ -134,7 +138,7 @@ fn check_config(name: &str, config: &Path) {
 #[test]
 fn the_example_overlay_configures_both_programs_and_is_kept_as_last_good() {
     let machine = Machine::new();
-    let site = example_site("http://127.0.0.1:8080");
+    let site = example_site("http://127.0.0.1:8080", TOKEN);
     machine.write_site(&site);
     let said = machine.apply();
     assert!(said.contains("settings from"), "{said}");
@@ -142,7 +146,7 @@ fn the_example_overlay_configures_both_programs_and_is_kept_as_last_good() {
 
     let kiosk = machine.kiosk_config();
     assert_eq!(kiosk["device_id"].as_str(), Some("gy-hall-kiosk-01"));
-    assert_eq!(kiosk["upstream"]["token"].as_str(), Some(DEVICE_TOKEN));
+    assert_eq!(kiosk["upstream"]["token"].as_str(), Some(TOKEN));
     // The image default the overlay does not touch is still there.
     assert!(
         kiosk["data_dir"]
@@ -175,7 +179,7 @@ fn the_bridge_gets_its_zone_from_the_overlay() {
     let machine = Machine::new();
     machine.write_site(&format!(
         "{}\n[gps-bridge.projection]\nzone = 38\n",
-        example_site("http://127.0.0.1:8080")
+        example_site("http://127.0.0.1:8080", TOKEN)
     ));
     let said = machine.apply();
     assert!(!said.contains("FAULT"), "{said}");
@@ -196,7 +200,7 @@ fn the_bridge_gets_its_zone_from_the_overlay() {
 #[test]
 fn a_corrupted_overlay_runs_on_the_last_good_settings_and_says_why() {
     let machine = Machine::new();
-    let good = example_site("http://127.0.0.1:8080");
+    let good = example_site("http://127.0.0.1:8080", TOKEN);
     machine.write_site(&good);
     machine.apply();
 
@@ -231,7 +235,7 @@ fn a_corrupted_overlay_runs_on_the_last_good_settings_and_says_why() {
 fn a_value_the_kiosk_refuses_is_reported_in_the_kiosks_own_words() {
     let machine = Machine::new();
     machine.write_site(
-        &example_site("http://127.0.0.1:8080").replace("gy-hall-kiosk-01", "hall kiosk 1"),
+        &example_site("http://127.0.0.1:8080", TOKEN).replace("gy-hall-kiosk-01", "hall kiosk 1"),
     );
     machine.apply();
     let fault = machine.site_fault().unwrap();
@@ -283,7 +287,9 @@ impl Drop for Kiosk {
 async fn the_kiosk_reports_a_broken_overlay_in_its_heartbeat() {
     let egov = EgovSim::start(&["--cases", "20"]);
     let machine = Machine::new();
-    let good = example_site(&egov.url).replace(
+    // egov-sim takes only the tokens it issued: the example's device gets its own.
+    let token = egov.provision("gy-hall-kiosk-01", "hn-czs-gyx");
+    let good = example_site(&egov.url, &token).replace(
         "[kiosk.upstream]",
         "[kiosk.heartbeat]\ninterval_s = 1\n[kiosk.upstream]",
     );
@@ -296,7 +302,7 @@ async fn the_kiosk_reports_a_broken_overlay_in_its_heartbeat() {
         Command::new(program("kiosk"))
             .arg("--config")
             .arg(machine.out().join("kiosk.toml"))
-            .arg("run")
+            .args(["run", "--headless"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use protocol::layers::Layer;
-use protocol::plots::{Corner as WireCorner, PlotSubmission};
+use protocol::plots::{Corner as WireCorner, MAX_WARNING_LEN, MAX_WARNINGS, PlotSubmission};
 use tokio::sync::Notify;
 
 use crate::health::{Health, Part};
@@ -92,15 +92,18 @@ impl PlotStage {
                 }
             };
             if !done {
-                let candidate = match store.candidate(id) {
-                    Ok(Some(candidate)) => candidate,
+                let recorded = store
+                    .candidate(id)
+                    .and_then(|candidate| Ok(candidate.zip(store.candidate_recorded_at(id)?)));
+                let (candidate, recorded_at) = match recorded {
+                    Ok(Some(recorded)) => recorded,
                     Ok(None) => continue,
                     Err(e) => {
                         self.health.fault(Part::Plots, format!("{e:#}"));
                         return;
                     }
                 };
-                if self.check(id, &candidate).is_none() {
+                if self.check_recorded(id, &candidate, recorded_at).is_none() {
                     return;
                 }
             }
@@ -108,9 +111,21 @@ impl PlotStage {
         }
     }
 
-    /// Checks one candidate into the outbox; its summary, or `None` if it could not be
-    /// recorded (the fault is reported, and [`PlotStage::catch_up`] tries again).
+    /// Checks one candidate recorded just now into the outbox; its summary, or `None` if it
+    /// could not be recorded (the fault is reported, and [`PlotStage::catch_up`] tries again).
     pub fn check(&mut self, candidate_id: i64, candidate: &PlotCandidate) -> Option<PlotSummary> {
+        self.check_recorded(candidate_id, candidate, Utc::now())
+    }
+
+    /// [`PlotStage::check`] for a candidate the survey store recorded at `recorded_at` (an
+    /// import while no daemon ran, a plot left waiting for the layers): the upstream is told
+    /// when it was surveyed, not when it was checked.
+    pub fn check_recorded(
+        &mut self,
+        candidate_id: i64,
+        candidate: &PlotCandidate,
+        recorded_at: DateTime<Utc>,
+    ) -> Option<PlotSummary> {
         if !self.layers_ready() {
             tracing::info!(
                 candidate = candidate_id,
@@ -127,6 +142,7 @@ impl PlotStage {
             let plot = plot_of(
                 candidate_id,
                 candidate,
+                recorded_at,
                 &self.checking,
                 &earlier,
                 &self.identity,
@@ -158,15 +174,23 @@ impl PlotStage {
 }
 
 impl PlotStage {
+    /// Whether the pre-check can run: every layer was synced to its end before (by an
+    /// earlier run), or this run's first sync of them all has ended. One layer synced is not
+    /// enough: a plot checked between the parcels' end and the mining rights' would say it
+    /// overlaps no mining right because none was cached yet.
     fn layers_ready(&self) -> bool {
-        let synced_before = self
+        let index = self
             .checking
             .layers
             .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .freshness()
-            .iter()
-            .any(|f| f.synced_at.is_some());
+            .unwrap_or_else(PoisonError::into_inner);
+        let synced_before = Layer::ALL.iter().all(|layer| {
+            index
+                .freshness()
+                .iter()
+                .any(|f| f.layer == *layer && f.synced_at.is_some())
+        });
+        drop(index);
         !self.checking.layers_from_upstream || synced_before || self.health.layers_were_tried()
     }
 }
@@ -230,6 +254,37 @@ fn wire(corners: &[PlotCorner]) -> Vec<WireCorner> {
         .collect()
 }
 
+/// The warnings as the contract takes them (`code: 中文`), within its limits: at most
+/// [`MAX_WARNINGS`], each at most [`MAX_WARNING_LEN`] bytes. A plot with more (a large plot
+/// over many parcels, say) is still delivered: the last line says how many more there are,
+/// and the outbox keeps them all. Beyond the limits the upstream would refuse the plot for
+/// good.
+fn wire_warnings(findings: &[Finding]) -> Vec<String> {
+    let line = |f: &Finding| {
+        let mut text = format!("{}: {}", f.code(), f.zh);
+        if text.len() > MAX_WARNING_LEN {
+            let mut end = MAX_WARNING_LEN - "…".len();
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text
+    };
+    if findings.len() <= MAX_WARNINGS {
+        return findings.iter().map(line).collect();
+    }
+    let kept = MAX_WARNINGS - 1;
+    let mut lines: Vec<String> = findings[..kept].iter().map(line).collect();
+    lines.push(format!(
+        "more_warnings: 另有{}项警告，见网桥记录 ({} more warnings in the bridge's record)",
+        findings.len() - kept,
+        findings.len() - kept
+    ));
+    lines
+}
+
 /// The earlier plot a refused report duplicates, if that is its only refusal.
 fn duplicate_of(report: &PlotReport) -> Option<i64> {
     let refusals: Vec<&Finding> = report
@@ -253,6 +308,7 @@ fn duplicate_of(report: &PlotReport) -> Option<i64> {
 pub fn plot_of(
     candidate_id: i64,
     candidate: &PlotCandidate,
+    surveyed_at: DateTime<Utc>,
     checking: &Checking,
     earlier: &[crate::plot::EarlierPlot],
     identity: &Identity,
@@ -276,16 +332,12 @@ pub fn plot_of(
         device_id: identity.device_id.clone(),
         office_id: identity.office_id.clone(),
         name: plot.name.clone(),
-        surveyed_at: Utc::now(),
+        surveyed_at,
         corners: wire(&plot.shell),
         holes: plot.holes.iter().map(|h| wire(h)).collect(),
         area_m2: Some(plot.areas.area_m2),
         area_uncertainty_m2: plot.areas.area_sigma_m2,
-        warnings: plot
-            .findings
-            .iter()
-            .map(|f| format!("{}: {}", f.code(), f.zh))
-            .collect(),
+        warnings: wire_warnings(&plot.findings),
     });
     let areas = report.areas();
     NewPlot {
@@ -413,6 +465,48 @@ mod tests {
     }
 
     #[test]
+    fn the_warnings_sent_keep_within_the_contracts_limits() {
+        let overlap = |i: usize| {
+            Finding::new(FindingKind::OverlapParcel {
+                feature_id: format!("431021001JC{i:05}"),
+                name: "宗".repeat(if i == 0 { 600 } else { 5 }),
+                holder: "王*".into(),
+                overlap_m2: 1.0,
+            })
+        };
+        let few: Vec<Finding> = (0..3).map(overlap).collect();
+        let sent = wire_warnings(&few);
+        assert_eq!(sent.len(), 3);
+        // A name of 600 Chinese characters is cut at a character, within the limit.
+        assert!(
+            sent[0].len() <= MAX_WARNING_LEN && sent[0].ends_with('…'),
+            "{}",
+            sent[0].len()
+        );
+        assert!(sent[1].starts_with("overlap_parcel: 压覆已登记宗地宗宗宗宗宗（431021001JC00001"));
+        let many: Vec<Finding> = (0..250).map(overlap).collect();
+        let sent = wire_warnings(&many);
+        assert_eq!(sent.len(), MAX_WARNINGS);
+        assert!(sent[MAX_WARNINGS - 2].contains("431021001JC00098"));
+        assert_eq!(
+            sent[MAX_WARNINGS - 1],
+            "more_warnings: 另有151项警告，见网桥记录 (151 more warnings in the bridge's record)"
+        );
+        // What is sent is what the upstream takes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut stage = stage(dir.path(), Vec::new());
+        let plot = stage
+            .check(1, &candidate(rectangle(LON, LAT, 12.0, 10.0)))
+            .unwrap();
+        let record = stage.outbox().record(plot.id).unwrap().unwrap();
+        let mut submission = record.submission.unwrap();
+        submission.warnings = sent;
+        submission.validate_fields(Utc::now()).unwrap();
+        submission.warnings.push("one too many".into());
+        assert!(submission.validate_fields(Utc::now()).is_err());
+    }
+
+    #[test]
     fn a_refused_plot_is_kept_with_its_input_and_never_queued() {
         let dir = tempfile::tempdir().unwrap();
         let mut stage = stage(dir.path(), Vec::new());
@@ -437,10 +531,15 @@ mod tests {
     fn a_new_bridges_first_plot_waits_for_the_first_layer_sync_to_end() {
         let dir = tempfile::tempdir().unwrap();
         let mut stage = stage(dir.path(), Vec::new());
-        // `stage` syncs its layers; a cache never synced from a configured upstream waits.
-        stage.checking.layers = Arc::new(RwLock::new(LayerIndex::default()));
         stage.checking.layers_from_upstream = true;
         let plot = candidate(rectangle(LON, LAT, 12.0, 10.0));
+        // `stage` synced the parcels to their end, not yet the mining rights: it waits.
+        let layers = stage.checking.layers.read().unwrap().freshness().to_vec();
+        assert!(layers.iter().any(|f| f.synced_at.is_some()), "{layers:?}");
+        assert!(layers.iter().any(|f| f.synced_at.is_none()), "{layers:?}");
+        assert_eq!(stage.check(1, &plot), None);
+        // A cache never synced from a configured upstream waits too.
+        stage.checking.layers = Arc::new(RwLock::new(LayerIndex::default()));
         assert_eq!(stage.check(1, &plot), None);
         assert_eq!(stage.counts().unwrap().pending, 0);
         // The first sync ended (here: it failed, the upstream being away): check from the cache.
@@ -455,11 +554,27 @@ mod tests {
         let mut stage = stage(dir.path(), Vec::new());
         for i in 0..3 {
             let plot = candidate(rectangle(LON + f64::from(i) * 0.01, LAT, 12.0, 10.0));
-            store.insert_candidate(&plot).unwrap();
+            let id = store.insert_candidate(&plot).unwrap();
+            // Imported on a morning while no daemon ran.
+            store.set_recorded_at(id, &format!("2026-11-30T08:0{i}:00.000Z"));
         }
         stage.catch_up(&store);
         stage.catch_up(&store);
         let counts = stage.counts().unwrap();
         assert_eq!(counts.pending, 3);
+        // Each is sent as surveyed when the store recorded it, not when it was checked.
+        for id in store.candidate_ids().unwrap() {
+            let plot = stage.outbox().plot_of_candidate(id).unwrap().unwrap();
+            let sent = stage
+                .outbox()
+                .record(plot)
+                .unwrap()
+                .unwrap()
+                .submission
+                .unwrap();
+            let recorded = store.candidate_recorded_at(id).unwrap().unwrap();
+            assert_eq!(sent.surveyed_at, recorded);
+            assert_eq!(recorded.date_naive().to_string(), "2026-11-30");
+        }
     }
 }

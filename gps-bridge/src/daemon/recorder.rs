@@ -116,7 +116,7 @@ impl Recorder {
                 {
                     Ok((id, plot)) => {
                         tracing::info!(candidate = id, name = %plot.name, device = %plot.device, "marks closed into a plot candidate");
-                        let outbox = self.plots.check(id, &plot);
+                        let outbox = self.plots.check(id, &plot).map(Box::new);
                         Reply::from(Answer::PlotClosed(ClosePlotReply {
                             plot_id: id,
                             plot,

@@ -79,9 +79,10 @@ pub struct ClosePlotReply {
     /// The candidate's id in the survey store.
     pub plot_id: i64,
     pub plot: PlotCandidate,
-    /// The checked plot in the outbox, once the checks ran.
+    /// The checked plot in the outbox, once the checks ran (boxed: the other answers are
+    /// small).
     #[serde(default)]
-    pub outbox: Option<crate::outbox::PlotSummary>,
+    pub outbox: Option<Box<crate::outbox::PlotSummary>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -20,29 +20,81 @@ use serde_json::{Value, json};
 use crate::plot::{CheckedPlot, Finding, FindingKind, LandKind, PlotCorner};
 use crate::survey::{Corner, PlotCandidate, Source};
 
-/// Why a GeoJSON file gives no plots.
+/// Why a GeoJSON file gives no plots. Shown Chinese first, as an officer reads it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} ({})", self.zh(), self.en())]
 pub enum GeojsonError {
-    #[error("not GeoJSON: {0} (不是GeoJSON文件)")]
+    /// Not JSON, or JSON that is not GeoJSON; the parser's message (with its line and column).
     NotGeojson(String),
-    #[error("feature {feature} is a {kind}, not a Polygon or MultiPolygon (要素不是面)")]
-    NotAPolygon { feature: usize, kind: String },
-    #[error("feature {feature} has no geometry (要素没有几何图形)")]
-    NoGeometry { feature: usize },
-    #[error(
-        "feature {feature}: position {ring}/{index} needs a longitude and a latitude (坐标不完整)"
-    )]
+    NotAPolygon {
+        feature: usize,
+        kind: String,
+    },
+    NoGeometry {
+        feature: usize,
+    },
     ShortPosition {
         feature: usize,
         ring: usize,
         index: usize,
     },
-    #[error("feature {feature}: land {value:?} is not cultivated, other or barren (用地类型错误)")]
-    BadLand { feature: usize, value: String },
-    #[error("the coordinates are in {0}, not longitude and latitude (坐标系不是经纬度)")]
+    BadLand {
+        feature: usize,
+        value: String,
+    },
     Crs(String),
-    #[error("the file has no features (文件中没有地块)")]
     Empty,
+}
+
+impl GeojsonError {
+    /// What an officer reads.
+    pub fn zh(&self) -> String {
+        match self {
+            GeojsonError::NotGeojson(why) => format!("不是GeoJSON文件（{why}）"),
+            GeojsonError::NotAPolygon { feature, kind } => {
+                format!("第{feature}个要素是{kind}，不是面（Polygon或MultiPolygon）")
+            }
+            GeojsonError::NoGeometry { feature } => format!("第{feature}个要素没有几何图形"),
+            GeojsonError::ShortPosition {
+                feature,
+                ring,
+                index,
+            } => format!(
+                "第{feature}个要素第{}环第{}个坐标不完整，缺经度或纬度",
+                ring + 1,
+                index + 1
+            ),
+            GeojsonError::BadLand { feature, value } => format!(
+                "第{feature}个要素的用地类型“{value}”应为cultivated（耕地）、other（其他土地）或barren（荒山荒坡）"
+            ),
+            GeojsonError::Crs(_) => "坐标不是经纬度（坐标系不对）".to_owned(),
+            GeojsonError::Empty => "文件中没有地块".to_owned(),
+        }
+    }
+
+    pub fn en(&self) -> String {
+        match self {
+            GeojsonError::NotGeojson(why) => format!("not GeoJSON: {why}"),
+            GeojsonError::NotAPolygon { feature, kind } => {
+                format!("feature {feature} is a {kind}, not a Polygon or MultiPolygon")
+            }
+            GeojsonError::NoGeometry { feature } => format!("feature {feature} has no geometry"),
+            GeojsonError::ShortPosition {
+                feature,
+                ring,
+                index,
+            } => format!(
+                "feature {feature}: position {ring}/{index} needs a longitude and a latitude"
+            ),
+            GeojsonError::BadLand { feature, value } => {
+                format!("feature {feature}: land {value:?} is not cultivated, other or barren")
+            }
+            GeojsonError::Crs(crs) => {
+                format!("the coordinates are in {crs}, not longitude and latitude")
+            }
+            GeojsonError::Empty => "the file has no features".to_owned(),
+        }
+    }
 }
 
 /// One plot of a file, as a candidate.

@@ -8,7 +8,7 @@ pub mod txt;
 
 use std::path::Path;
 
-use crate::plot::CheckedPlot;
+use crate::plot::{CheckedPlot, FindingKind};
 use crate::survey::PlotCandidate;
 
 pub use encoding::{TextEncoding, WriteEncoding};
@@ -27,23 +27,47 @@ pub enum Format {
     Geojson,
 }
 
-/// What cannot be done with a file.
+/// What cannot be done with a file. Chinese first, as an officer reads it.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{0}: not a .txt (国土 coordinate file) or .geojson file")]
+    #[error("{0}：不是.txt（国土坐标文件）或.geojson文件 (not a .txt or .geojson file)")]
     UnknownFormat(String),
-    #[error("{path}: {bytes} bytes is more than a plot file has (at most {MAX_FILE_BYTES})")]
+    #[error(
+        "{path}：{bytes}字节，不像地块文件（最多{MAX_FILE_BYTES}字节） ({bytes} bytes is more than a plot file has)"
+    )]
     TooLarge { path: String, bytes: u64 },
     #[error(transparent)]
     Txt(#[from] TxtError),
     #[error(transparent)]
     Geojson(#[from] GeojsonError),
-    #[error("reading {path}: {source}")]
+    #[error("无法读取 {path} (reading it: {source})")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl FileError {
+    /// The refusal of a file whose content cannot be read (not one that is missing or too
+    /// large: there is nothing, or too much, to keep).
+    pub fn unreadable(&self) -> Option<FindingKind> {
+        match self {
+            FileError::Txt(e) => Some(FindingKind::FileUnreadable {
+                format: Format::Txt.name().to_owned(),
+                line: Some(e.line),
+                reason_zh: e.kind.zh(),
+                reason_en: e.kind.en(),
+            }),
+            FileError::Geojson(e) => Some(FindingKind::FileUnreadable {
+                format: Format::Geojson.name().to_owned(),
+                line: None,
+                reason_zh: e.zh(),
+                reason_en: e.en(),
+            }),
+            FileError::UnknownFormat(_) | FileError::TooLarge { .. } | FileError::Io { .. } => None,
+        }
+    }
 }
 
 impl Format {

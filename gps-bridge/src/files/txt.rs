@@ -41,62 +41,138 @@ use crate::plot::projection::{GaussKruger, PlanePoint, Zone};
 use crate::plot::{CheckedPlot, Finding, FindingKind, PlotCorner};
 use crate::survey::{Corner, PlotCandidate, Source};
 
-/// A line of a TXT file that could not be read, and why.
+/// A line of a TXT file that could not be read, and why. Shown Chinese first, as an officer
+/// reads it: `第16行：… (line 16: …)`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("line {line}: {kind}")]
+#[error("第{line}行：{} (line {line}: {})", .kind.zh(), .kind.en())]
 pub struct TxtError {
     /// 1-based.
     pub line: usize,
     pub kind: TxtErrorKind,
 }
 
-/// Why a TXT file could not be read. Each says it in English, then in Chinese.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// Why a TXT file could not be read; [`TxtErrorKind::zh`] and [`TxtErrorKind::en`] say it.
+#[derive(Debug, Clone, PartialEq)]
 pub enum TxtErrorKind {
-    #[error("these bytes are neither UTF-8 nor GBK/GB18030 text (文件编码无法识别)")]
     NotText,
-    #[error("the file has no [地块坐标] section (缺少[地块坐标]部分)")]
     NoCoordinates,
-    #[error("the file has no plots (文件中没有地块)")]
     NoPlots,
-    #[error("{0:?} is outside any section (不属于任何部分)")]
     OutsideSection(String),
-    #[error("{0:?} is not key=value (属性行格式错误)")]
     NotKeyValue(String),
-    #[error("a point line needs point, ring, X, Y; this one has {0} fields (界址点行应有4项)")]
     PointFields(usize),
-    #[error("a point before any plot line (界址点前缺少地块行)")]
     PointBeforePlot,
-    #[error("{field} {value:?} is not a number (不是数字)")]
     NotANumber { field: &'static str, value: String },
-    #[error("ring {0:?} is not a ring number 1, 2, … (圈号错误)")]
     BadRing(String),
-    #[error("ring {ring} comes again after ring {after} (圈号顺序错误)")]
     RingOrder { ring: usize, after: usize },
-    #[error("the plot's first ring is {0}, not 1 (地块应从第1圈开始)")]
     FirstRing(usize),
-    #[error("a plot line needs at least 5 fields before the @, this one has {0} (地块行字段不足)")]
     PlotFields(usize),
-    #[error("the plot is a {0}, not a polygon (面) (地块图形不是面)")]
     NotAPolygon(String),
-    #[error("the plot line says {stated} points, {found} follow (界址点数与实际不符)")]
     PointCount { stated: usize, found: usize },
-    #[error("the plot has no points (地块没有界址点)")]
     EmptyPlot,
-    #[error("the coordinate system is {0:?}, not CGCS2000 (坐标系不是2000国家大地坐标系)")]
     NotCgcs2000(String),
-    #[error("zones of {0}° are not supported, only 3° (仅支持3度分带)")]
     ZoneWidth(String),
-    #[error("the unit is {0:?}, not metres (计量单位不是米)")]
     NotMetres(String),
-    #[error("带号 {0:?} is not a 3° zone of China, 25 to 45 (带号错误)")]
     BadZone(String),
-    #[error("the easting carries zone {easting}, 带号 says {header} (坐标带号与带号不符)")]
     ZoneMismatch { header: u8, easting: u8 },
-    #[error("the easting carries no zone prefix and 带号 is empty (无法确定带号)")]
     NoZone,
-    #[error("the coordinates are not in zone {0} (坐标超出投影带范围)")]
     OutsideZone(u8),
+}
+
+impl TxtErrorKind {
+    /// What an officer reads.
+    pub fn zh(&self) -> String {
+        match self {
+            TxtErrorKind::NotText => "文件编码无法识别（不是UTF-8或GBK/GB18030文本）".to_owned(),
+            TxtErrorKind::NoCoordinates => "文件缺少[地块坐标]部分".to_owned(),
+            TxtErrorKind::NoPlots => "文件中没有地块".to_owned(),
+            TxtErrorKind::OutsideSection(text) => {
+                format!("“{text}”不在[属性描述]或[地块坐标]之下")
+            }
+            TxtErrorKind::NotKeyValue(text) => format!("属性行“{text}”不是“名称=值”的格式"),
+            TxtErrorKind::PointFields(n) => {
+                format!("界址点行应有点号、圈号、X、Y共4项，此行有{n}项")
+            }
+            TxtErrorKind::PointBeforePlot => "界址点行之前缺少地块行（以@结尾）".to_owned(),
+            TxtErrorKind::NotANumber { field, value } => format!("{field}“{value}”不是数字"),
+            TxtErrorKind::BadRing(ring) => format!("圈号“{ring}”应为1、2、3……"),
+            TxtErrorKind::RingOrder { ring, after } => {
+                format!("第{ring}圈的点在第{after}圈之后又出现，圈号顺序错误")
+            }
+            TxtErrorKind::FirstRing(ring) => format!("地块应从第1圈开始，此处是第{ring}圈"),
+            TxtErrorKind::PlotFields(n) => format!("地块行在@之前至少应有5项，此行有{n}项"),
+            TxtErrorKind::NotAPolygon(shape) => format!("地块图形是“{shape}”，不是“面”"),
+            TxtErrorKind::PointCount { stated, found } => {
+                format!("地块行写有{stated}个界址点，实际有{found}个")
+            }
+            TxtErrorKind::EmptyPlot => "地块没有界址点".to_owned(),
+            TxtErrorKind::NotCgcs2000(crs) => {
+                format!("坐标系是“{crs}”，不是2000国家大地坐标系")
+            }
+            TxtErrorKind::ZoneWidth(width) => format!("只支持3度分带，此文件是{width}度分带"),
+            TxtErrorKind::NotMetres(unit) => format!("计量单位是“{unit}”，不是米"),
+            TxtErrorKind::BadZone(zone) => format!("带号“{zone}”不是中国的3度带（25至45）"),
+            TxtErrorKind::ZoneMismatch { header, easting } => {
+                format!("Y坐标前的带号是{easting}，与文件头的带号{header}不符")
+            }
+            TxtErrorKind::NoZone => {
+                "Y坐标前没有带号，文件头的带号也是空的，无法确定带号".to_owned()
+            }
+            TxtErrorKind::OutsideZone(zone) => format!("坐标超出第{zone}带的范围"),
+        }
+    }
+
+    pub fn en(&self) -> String {
+        match self {
+            TxtErrorKind::NotText => {
+                "these bytes are neither UTF-8 nor GBK/GB18030 text".to_owned()
+            }
+            TxtErrorKind::NoCoordinates => "the file has no [地块坐标] section".to_owned(),
+            TxtErrorKind::NoPlots => "the file has no plots".to_owned(),
+            TxtErrorKind::OutsideSection(text) => format!("{text:?} is outside any section"),
+            TxtErrorKind::NotKeyValue(text) => format!("{text:?} is not key=value"),
+            TxtErrorKind::PointFields(n) => {
+                format!("a point line needs point, ring, X, Y; this one has {n} fields")
+            }
+            TxtErrorKind::PointBeforePlot => "a point before any plot line".to_owned(),
+            TxtErrorKind::NotANumber { field, value } => {
+                format!("{field} {value:?} is not a number")
+            }
+            TxtErrorKind::BadRing(ring) => format!("ring {ring:?} is not a ring number 1, 2, …"),
+            TxtErrorKind::RingOrder { ring, after } => {
+                format!("ring {ring} comes again after ring {after}")
+            }
+            TxtErrorKind::FirstRing(ring) => format!("the plot's first ring is {ring}, not 1"),
+            TxtErrorKind::PlotFields(n) => {
+                format!("a plot line needs at least 5 fields before the @, this one has {n}")
+            }
+            TxtErrorKind::NotAPolygon(shape) => {
+                format!("the plot is a {shape}, not a polygon (面)")
+            }
+            TxtErrorKind::PointCount { stated, found } => {
+                format!("the plot line says {stated} points, {found} follow")
+            }
+            TxtErrorKind::EmptyPlot => "the plot has no points".to_owned(),
+            TxtErrorKind::NotCgcs2000(crs) => {
+                format!("the coordinate system is {crs:?}, not CGCS2000")
+            }
+            TxtErrorKind::ZoneWidth(width) => {
+                format!("zones of {width}° are not supported, only 3°")
+            }
+            TxtErrorKind::NotMetres(unit) => format!("the unit is {unit:?}, not metres"),
+            TxtErrorKind::BadZone(zone) => {
+                format!("带号 {zone:?} is not a 3° zone of China, 25 to 45")
+            }
+            TxtErrorKind::ZoneMismatch { header, easting } => {
+                format!("the easting carries zone {easting}, 带号 says {header}")
+            }
+            TxtErrorKind::NoZone => {
+                "the easting carries no zone prefix and 带号 is empty".to_owned()
+            }
+            TxtErrorKind::OutsideZone(zone) => {
+                format!("the coordinates are not in zone {zone}")
+            }
+        }
+    }
 }
 
 fn at(line: usize, kind: TxtErrorKind) -> TxtError {
@@ -818,10 +894,10 @@ mod tests {
             read(&bytes, "x").unwrap_err(),
             at(19, TxtErrorKind::NotText)
         );
-        assert!(
-            at(16, TxtErrorKind::PointFields(3))
-                .to_string()
-                .starts_with("line 16: a point line needs point, ring, X, Y")
+        assert_eq!(
+            at(16, TxtErrorKind::PointFields(3)).to_string(),
+            "第16行：界址点行应有点号、圈号、X、Y共4项，此行有3项 \
+             (line 16: a point line needs point, ring, X, Y; this one has 3 fields)"
         );
     }
 }

@@ -12,7 +12,7 @@ use protocol::plots::{PlotReceipt, PlotSubmission};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::PreCheck;
-use crate::plot::PlotReport;
+use crate::plot::{Finding, PlotReport};
 
 pub use store::{Outbox, idempotency_key};
 
@@ -49,15 +49,20 @@ impl PlotState {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
-    /// How the officer reads it: Chinese first.
-    pub fn label(self) -> &'static str {
+    /// How the officer reads it.
+    pub fn zh(self) -> &'static str {
         match self {
-            PlotState::Pending => "待上传 pending",
-            PlotState::Delivered => "已送达 delivered",
-            PlotState::Rejected => "被退回 rejected",
-            PlotState::Refused => "未通过检查 refused",
-            PlotState::Duplicate => "重复 duplicate",
+            PlotState::Pending => "待上传",
+            PlotState::Delivered => "已送达",
+            PlotState::Rejected => "被退回",
+            PlotState::Refused => "未通过检查",
+            PlotState::Duplicate => "重复",
         }
+    }
+
+    /// Chinese first, then the state's name.
+    pub fn label(self) -> String {
+        format!("{} {}", self.zh(), self.as_str())
     }
 }
 
@@ -122,6 +127,12 @@ pub struct PlotSummary {
     pub delivered_at: Option<DateTime<Utc>>,
     /// The upstream's reason, for a rejected plot.
     pub rejection: Option<String>,
+    /// The checks' first reason, for a plot they refused (or found a duplicate).
+    #[serde(default)]
+    pub refusal: Option<Finding>,
+    /// How many warnings the checks found (`show` lists them).
+    #[serde(default)]
+    pub warnings: u32,
 }
 
 /// One delivery attempt.

@@ -108,7 +108,8 @@ impl Outbox {
     pub fn open_read_only(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             bail!(
-                "no outbox at {} (no plot recorded yet, or another configuration)",
+                "{} 处没有地块记录：还没有检查过地块，或配置文件不对 \
+                 (no outbox at {0}: no plot recorded yet, or another configuration)",
                 path.display()
             );
         }
@@ -324,8 +325,14 @@ impl Outbox {
         )?)
     }
 
+    /// A summary's columns; the first refusal and the count of warnings are read from the
+    /// stored report (SQLite's JSON functions), not kept twice.
     const SUMMARY: &str = "SELECT id, candidate_id, name, state, area_m2, area_sigma_m2,
-        duplicate_of, recorded_at, attempts, upstream_plot_id, delivered_at, rejection
+        duplicate_of, recorded_at, attempts, upstream_plot_id, delivered_at, rejection,
+        (SELECT f.value FROM json_each(report, '$.report.findings') AS f
+         WHERE json_extract(f.value, '$.severity') = 'refusal' ORDER BY f.key LIMIT 1),
+        (SELECT count(*) FROM json_each(report, '$.report.findings') AS f
+         WHERE json_extract(f.value, '$.severity') = 'warning')
         FROM plots";
 
     fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlotSummary> {
@@ -349,6 +356,18 @@ impl Outbox {
             upstream_plot_id: r.get(9)?,
             delivered_at: parse_time(r.get(10)?)?,
             rejection: r.get(11)?,
+            refusal: r
+                .get::<_, Option<String>>(12)?
+                .map(|f| serde_json::from_str(&f))
+                .transpose()
+                .map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        12,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?,
+            warnings: r.get(13)?,
         })
     }
 
@@ -421,5 +440,22 @@ impl Outbox {
             }
         }
         Ok(plots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_commits_to_the_disk_wal_and_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("outbox.db")).unwrap();
+        let (mode, synchronous) = crate::testing::durability(&outbox.conn);
+        assert_eq!(
+            (mode.as_str(), synchronous),
+            ("wal", 2),
+            "WAL, synchronous=FULL"
+        );
     }
 }

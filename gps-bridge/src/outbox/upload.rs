@@ -1,8 +1,9 @@
 //! The uploader: sends pending plots, oldest due first, with the idempotency key stored with
 //! each, and records the upstream's verdict. A 4xx parks the plot as rejected with the
 //! upstream's reason, never to be sent again; anything a later attempt may get past (5xx,
-//! timeouts, refused or dropped connections, an answer cut short) is retried with capped
-//! exponential backoff and jitter, until delivered. The same key and the same body make a
+//! timeouts, refused or dropped connections, an answer cut short, and a 401 or 403, which
+//! refuse the bridge's credentials rather than the plot) is retried with capped exponential
+//! backoff and jitter, until delivered. The same key and the same body make a
 //! repeat harmless: the upstream answers it with its first receipt.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,6 +40,16 @@ pub fn judge(result: Result<(Delivery, PlotReceipt), ClientError>) -> Verdict {
             receipt,
             replayed: delivery == Delivery::Replayed,
         },
+        // 401 and 403 refuse the bridge (a token wrong, expired or revoked), not the plot:
+        // parking every plot as rejected until someone edits the outbox would lose them to a
+        // configuration slip. They wait, retried, and the fault is reported meanwhile.
+        Err(ClientError::Rejected {
+            status: status @ (401 | 403),
+            code,
+            message,
+        }) => Verdict::Retry(format!(
+            "the upstream refuses this bridge ({status} {code}: {message}); check upstream.token"
+        )),
         Err(ClientError::Rejected {
             status,
             code,
@@ -216,6 +227,31 @@ mod tests {
         ] {
             assert!(matches!(judge(Err(error)), Verdict::Retry(_)));
         }
+    }
+
+    #[test]
+    fn a_token_the_upstream_refuses_leaves_the_plot_pending_not_rejected() {
+        let sim = upstream(&[]);
+        let wrong =
+            protocol::client::Client::with_token(&sim.url, Some("not-this-bridges")).unwrap();
+        let plot = new_plot(0, false);
+        let submission = plot.submission.unwrap();
+        let answer = client_runtime().block_on(wrong.post_plot("gps-bridge-test", &submission));
+        assert!(
+            matches!(
+                answer,
+                Err(ClientError::Rejected {
+                    status: 401 | 403,
+                    ..
+                })
+            ),
+            "{answer:?}"
+        );
+        let Verdict::Retry(reason) = judge(answer) else {
+            panic!("a refused token parks no plot")
+        };
+        assert!(reason.contains("upstream.token"), "{reason}");
+        assert!(sim.plots().is_empty());
     }
 
     /// A plot `n` of a row of 12 × 10 m plots, `holed` with a courtyard.

@@ -96,16 +96,21 @@ impl Areas {
 
     /// The area as an officer reads it, rounded to what the uncertainty allows.
     pub fn shown(&self) -> Shown {
-        let m2 = shown_m2(self.area_m2, self.area_sigma_m2);
-        let mu = rounded(
-            self.area_mu,
-            self.area_sigma_m2.map(|s| s / SQUARE_METRES_PER_MU),
-            4,
-        );
-        Shown {
-            zh: format!("{}（{mu} 亩）", m2.zh),
-            en: format!("{} ({mu} mu)", m2.en),
-        }
+        shown(self.area_m2, self.area_sigma_m2)
+    }
+}
+
+/// An area in m² and 亩 as shown, each rounded to what the uncertainty allows.
+pub fn shown(area_m2: f64, sigma_m2: Option<f64>) -> Shown {
+    let m2 = shown_m2(area_m2, sigma_m2);
+    let mu = rounded(
+        area_m2 / SQUARE_METRES_PER_MU,
+        sigma_m2.map(|s| s / SQUARE_METRES_PER_MU),
+        4,
+    );
+    Shown {
+        zh: format!("{}（{mu} 亩）", m2.zh),
+        en: format!("{} ({mu} mu)", m2.en),
     }
 }
 

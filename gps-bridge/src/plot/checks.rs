@@ -250,7 +250,8 @@ mod tests {
         assert_eq!(corner, "J3");
         assert!((distance_m - 500_007.5).abs() < 1.0, "{distance_m}");
         let finding = crate::plot::Finding::new(found[0].clone());
-        assert!(finding.zh.contains("500 km"), "{}", finding.zh);
+        assert!(finding.zh.contains("500公里，超过1000米"), "{}", finding.zh);
+        assert!(finding.en.contains("500 km"), "{}", finding.en);
     }
 
     #[test]
@@ -287,7 +288,19 @@ mod tests {
         );
         assert_eq!(
             finding.zh,
-            "面积250 ± 5 平方米 超过荒山荒坡宅基地限额210平方米。"
+            "面积250 ± 5 平方米，超过荒山荒坡宅基地限额210平方米。"
+        );
+        // Without an uncertainty (a file's plot), it says that it is unknown.
+        let unknown = Areas::new(250.0, 249.9, None);
+        let finding = crate::plot::Finding::new(
+            area_limit_finding(&unknown, LandKind::Barren, &limits).unwrap(),
+        );
+        assert_eq!(
+            (finding.zh.as_str(), finding.en.as_str()),
+            (
+                "面积250.00 平方米，超过荒山荒坡宅基地限额210平方米（测量误差未知）。",
+                "The area 250.00 m² exceeds the limit of 210 m² for a homestead on barren hills (the survey's uncertainty is unknown)."
+            )
         );
     }
 }

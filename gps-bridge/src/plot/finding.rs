@@ -115,6 +115,16 @@ pub enum FindingKind {
         holder: String,
         overlap_m2: f64,
     },
+    /// The file could not be read (a broken line, the wrong encoding, GeoJSON that is not
+    /// polygons): no plot of it goes on; the file is kept as it was, with this reason.
+    FileUnreadable {
+        /// `txt`, `geojson` or `gpx`.
+        format: String,
+        /// The line at fault, where the reader knows it (a TXT file's).
+        line: Option<usize>,
+        reason_zh: String,
+        reason_en: String,
+    },
     /// The plot's area exceeds the limit for its land kind.
     AreaOverLimit {
         land: LandKind,
@@ -190,15 +200,24 @@ fn names(corners: &[String]) -> String {
     text
 }
 
-/// A distance as shown: whole metres from 100 m, kilometres from 10 km.
-fn distance(m: f64) -> String {
-    if m >= 10_000.0 {
-        format!("{:.0} km", m / 1000.0)
-    } else if m >= 100.0 {
-        format!("{m:.0} m")
-    } else {
-        format!("{m:.1} m")
+/// "Corner J3 is" or "Corners J1, J2 are": the names with the verb that agrees.
+fn corners_en(corners: &[String], one: &str, many: &str) -> String {
+    match corners {
+        [_] => format!("Corner {} {one}", names(corners)),
+        _ => format!("Corners {} {many}", names(corners)),
     }
+}
+
+/// A distance as shown, Chinese and English: whole metres from 100 m, kilometres from 10 km.
+fn distance(m: f64) -> (String, String) {
+    let (value, zh, en) = if m >= 10_000.0 {
+        (format!("{:.0}", m / 1000.0), "公里", "km")
+    } else if m >= 100.0 {
+        (format!("{m:.0}"), "米", "m")
+    } else {
+        (format!("{m:.1}"), "米", "m")
+    };
+    (format!("{value}{zh}"), format!("{value} {en}"))
 }
 
 fn percent(share: f64) -> String {
@@ -231,6 +250,7 @@ impl FindingKind {
             FindingKind::OverlapParcel { .. } => "overlap_parcel",
             FindingKind::OverlapMiningRight { .. } => "overlap_mining_right",
             FindingKind::AreaOverLimit { .. } => "area_over_limit",
+            FindingKind::FileUnreadable { .. } => "file_unreadable",
         }
     }
 
@@ -257,7 +277,8 @@ impl FindingKind {
             | FindingKind::EstimatedFix { .. }
             | FindingKind::SimulatedFix { .. }
             | FindingKind::CornerFarFromRest { .. }
-            | FindingKind::DuplicateOf { .. } => Severity::Refusal,
+            | FindingKind::DuplicateOf { .. }
+            | FindingKind::FileUnreadable { .. } => Severity::Refusal,
         }
     }
 
@@ -348,8 +369,8 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} are outside China: a wrong coordinate system or a bad fix.",
-                    names(corners)
+                    "{} outside China: a wrong coordinate system or a bad fix.",
+                    corners_en(corners, "is", "are")
                 ),
             ),
             FindingKind::RingNotClosed { ring } => (
@@ -375,8 +396,9 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} come from estimated (dead-reckoning) fixes, not measurements; survey them again.",
-                    names(corners)
+                    "{} from estimated (dead-reckoning) fixes, not measurements; survey {} again.",
+                    corners_en(corners, "comes", "come"),
+                    if corners.len() == 1 { "it" } else { "them" }
                 ),
             ),
             FindingKind::SimulatedFix { corners } => (
@@ -385,8 +407,8 @@ impl FindingKind {
                     names(corners)
                 ),
                 format!(
-                    "Corners {} come from the receiver's simulator (demo mode), not from real fixes.",
-                    names(corners)
+                    "{} from the receiver's simulator (demo mode), not from real fixes.",
+                    corners_en(corners, "comes", "come")
                 ),
             ),
             FindingKind::CornerSigmaOverLimit {
@@ -405,18 +427,18 @@ impl FindingKind {
                 corner,
                 distance_m,
                 limit_m,
-            } => (
-                format!(
-                    "界址点{corner}距其他界址点{}，超过{}，可能是错误定位。",
-                    distance(*distance_m),
-                    distance(*limit_m)
-                ),
-                format!(
-                    "Corner {corner} is {} from the other corners (more than {}): probably a bad fix.",
-                    distance(*distance_m),
-                    distance(*limit_m)
-                ),
-            ),
+            } => {
+                let ((far_zh, far_en), (limit_zh, limit_en)) =
+                    (distance(*distance_m), distance(*limit_m));
+                (
+                    format!(
+                        "界址点{corner}距其他界址点{far_zh}，超过{limit_zh}，可能是错误定位，请复测该点。"
+                    ),
+                    format!(
+                        "Corner {corner} is {far_en} from the other corners (more than {limit_en}): probably a bad fix; survey it again."
+                    ),
+                )
+            }
             FindingKind::FarFromCentralMeridian {
                 zone,
                 offset_deg,
@@ -437,12 +459,12 @@ impl FindingKind {
                 ..
             } => (
                 format!(
-                    "与已有地块{name}（{plot_id}）重复：重叠部分占本地块{}、占该地块{}，疑为同一宅基地重复测量。",
+                    "与已有地块“{name}”（编号{plot_id}）重复：重叠部分占本地块{}、占该地块{}，疑为同一宅基地重复测量，不会上传。",
                     percent(*share_of_this),
                     percent(*share_of_other)
                 ),
                 format!(
-                    "Duplicate of plot {name} ({plot_id}): the overlap is {} of this plot and {} of that one, likely the same homestead surveyed twice.",
+                    "Duplicate of plot {name} (no. {plot_id}): the overlap is {} of this plot and {} of that one, likely the same homestead surveyed twice; it is not sent.",
                     percent(*share_of_this),
                     percent(*share_of_other)
                 ),
@@ -452,8 +474,8 @@ impl FindingKind {
                 name,
                 overlap_m2,
             } => (
-                format!("与已有地块{name}（{plot_id}）重叠约{overlap_m2:.0}平方米。"),
-                format!("Overlaps plot {name} ({plot_id}) by about {overlap_m2:.0} m²."),
+                format!("与已有地块“{name}”（编号{plot_id}）重叠约{overlap_m2:.0}平方米。"),
+                format!("Overlaps plot {name} (no. {plot_id}) by about {overlap_m2:.0} m²."),
             ),
             FindingKind::OverlapParcel {
                 feature_id,
@@ -481,6 +503,30 @@ impl FindingKind {
                     "Overlaps mining right {name} ({feature_id}, held by {holder}) by about {overlap_m2:.1} m²."
                 ),
             ),
+            FindingKind::FileUnreadable {
+                format,
+                line,
+                reason_zh,
+                reason_en,
+            } => {
+                let (kind_zh, kind_en) = match format.as_str() {
+                    "txt" => ("国土坐标TXT文件", "国土 TXT file"),
+                    "geojson" => ("GeoJSON文件", "GeoJSON file"),
+                    "gpx" => ("GPX文件", "GPX file"),
+                    _ => ("文件", "file"),
+                };
+                let (at_zh, at_en) = line.map_or((String::new(), String::new()), |l| {
+                    (format!("第{l}行"), format!(" at line {l}"))
+                });
+                (
+                    format!(
+                        "{kind_zh}{at_zh}无法读取：{reason_zh}。文件已原样保存，不会上传；请改正后重新导入。"
+                    ),
+                    format!(
+                        "The {kind_en} cannot be read{at_en}: {reason_en}. It is kept as it was and not uploaded; correct it and import it again."
+                    ),
+                )
+            }
             FindingKind::AreaOverLimit {
                 land,
                 area_m2,
@@ -488,18 +534,18 @@ impl FindingKind {
                 limit_m2,
             } => {
                 let shown = super::area::shown_m2(*area_m2, *area_sigma_m2);
-                let beyond_doubt = area_sigma_m2.is_none_or(|s| area_m2 - 2.0 * s > *limit_m2);
-                let (zh_doubt, en_doubt) = if beyond_doubt {
-                    ("", "")
-                } else {
-                    (
+                let (zh_doubt, en_doubt) = match area_sigma_m2 {
+                    // A file's plot: its coordinates say nothing of how well they were surveyed.
+                    None => ("（测量误差未知）", " (the survey's uncertainty is unknown)"),
+                    Some(s) if area_m2 - 2.0 * s > *limit_m2 => ("", ""),
+                    Some(_) => (
                         "，但在测量误差范围内，建议用更精确的方法复测",
                         ", but within the survey's uncertainty; a more accurate survey is advised",
-                    )
+                    ),
                 };
                 (
                     format!(
-                        "面积{} 超过{}宅基地限额{limit_m2:.0}平方米{zh_doubt}。",
+                        "面积{}，超过{}宅基地限额{limit_m2:.0}平方米{zh_doubt}。",
                         shown.zh,
                         land.zh()
                     ),
@@ -572,6 +618,25 @@ mod tests {
             corners: (1..=12).map(|i| format!("J{i}")).collect(),
         });
         assert!(many.en.contains("J10 (+2)"), "{}", many.en);
+        assert!(many.en.starts_with("Corners J1, J2,") && many.en.contains(" are outside"));
+        let one = Finding::new(FindingKind::EstimatedFix {
+            corners: vec!["J3".to_owned()],
+        });
+        assert!(
+            one.en.starts_with("Corner J3 comes from estimated") && one.en.contains("survey it"),
+            "{}",
+            one.en
+        );
+        // In Chinese, distances in 米 and 公里.
+        let far = Finding::new(FindingKind::CornerFarFromRest {
+            corner: "J4".to_owned(),
+            distance_m: 502_000.0,
+            limit_m: 1000.0,
+        });
+        assert_eq!(
+            far.zh,
+            "界址点J4距其他界址点502公里，超过1000米，可能是错误定位，请复测该点。"
+        );
         assert_eq!(
             Finding::new(FindingKind::RingNotClosed { ring: 2 }).severity,
             Severity::Warning

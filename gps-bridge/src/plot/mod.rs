@@ -9,7 +9,8 @@
 //! - [`duplicates`]: 查重, the plot against the office's earlier plots;
 //! - [`finding`]: what the checks found, coded for programs and worded for officers.
 //!
-//! [`check`] runs them in order: corners outside China or too many stop it before projection;
+//! [`check`] runs them in order: a candidate its reader refused (a file that could not be
+//! read) is refused for that alone; corners outside China or too many stop it before projection;
 //! the corners are checked next, then the shape; a shape that is not a polygon stops it before
 //! the areas, the area limit and 查重. Whatever is found, the report keeps
 //! the corners as given (with their plane coordinates once projected), so nothing of the input
@@ -289,6 +290,22 @@ pub fn check(
     let land = candidate.land.unwrap_or(settings.default_land);
     let rings = rings(candidate);
     let mut findings = candidate.findings.clone();
+    // Refused before projection: the corners as given, no zone, no areas.
+    let unprojected = |findings| {
+        refused(
+            candidate,
+            land,
+            None,
+            as_given(&rings, None),
+            None,
+            findings,
+        )
+    };
+    // A candidate its reader refused (a file that could not be read) is no plot to check: it
+    // is refused for that reason alone, with whatever it holds.
+    if findings.iter().any(Finding::is_refusal) {
+        return unprojected(findings);
+    }
     let count: usize = rings.iter().map(|r| r.len()).sum();
     if count > MAX_CORNERS {
         findings.push(
@@ -298,14 +315,7 @@ pub fn check(
             }
             .into(),
         );
-        return refused(
-            candidate,
-            land,
-            None,
-            as_given(&rings, None),
-            None,
-            findings,
-        );
+        return unprojected(findings);
     }
     let outside: Vec<String> = rings
         .iter()
@@ -315,14 +325,7 @@ pub fn check(
         .collect();
     if !outside.is_empty() {
         findings.push(FindingKind::OutsideChina { corners: outside }.into());
-        return refused(
-            candidate,
-            land,
-            None,
-            as_given(&rings, None),
-            None,
-            findings,
-        );
+        return unprojected(findings);
     }
     // Every corner is in China, so the centroid is, and so is its zone.
     let shell = rings[0];

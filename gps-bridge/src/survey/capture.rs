@@ -70,7 +70,8 @@ const MAX_RAW: usize = 4 * MAX_FIXES;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error(
-    "corner {name}: only {accepted} of {seen} fixes passed the quality filters, {needed} needed"
+    "界址点 {name} 未记录：{seen} 次定位中只有 {accepted} 次合格，至少需要 {needed} 次，请在该点多停留一会儿再测 \
+     (corner {name}: only {accepted} of {seen} fixes passed the quality filters, {needed} needed)"
 )]
 pub struct CaptureError {
     pub name: String,

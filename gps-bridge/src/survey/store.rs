@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 
@@ -80,6 +81,11 @@ fn migrations() -> Migrations<'static> {
         ALTER TABLE plot_candidates RENAME COLUMN gpx_file_id TO file_id;
         ALTER TABLE marks RENAME COLUMN gpx_file_id TO file_id;",
         ),
+        // A file that could not be read is kept too, with why (the reader's refusal as JSON,
+        // its line included); NULL for a file that was read. The candidate recorded for it
+        // carries the same refusal through the checks into the outbox, so that `plots` and
+        // `show` list it as refused and it is never uploaded.
+        M::up("ALTER TABLE imported_files ADD COLUMN refusal TEXT;"),
     ])
 }
 
@@ -93,12 +99,14 @@ pub struct ImportRecords {
 }
 
 /// An imported file as it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImportedFile {
     pub path: String,
     /// `gpx`, `txt` or `geojson`.
     pub format: String,
     pub content: Vec<u8>,
+    /// Why it could not be read, if it could not.
+    pub refusal: Option<Finding>,
 }
 
 /// A mark waiting for `close-plot`.
@@ -178,11 +186,7 @@ impl SurveyStore {
         waypoints: &[Corner],
     ) -> anyhow::Result<ImportRecords> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO imported_files (path, format, content) VALUES (?1, ?2, ?3)",
-            params![path, format, content],
-        )?;
-        let file = tx.last_insert_rowid();
+        let file = insert_file(&tx, path, format, content, None)?;
         let plot_candidates = plots
             .iter()
             .map(|plot| insert_candidate(&tx, plot, Some(file)))
@@ -199,23 +203,58 @@ impl SurveyStore {
         })
     }
 
+    /// Records a file that could not be read: its bytes, the reader's `refusal`, and one
+    /// candidate standing for it (no corners, that refusal among its findings), in one
+    /// transaction.
+    pub fn insert_refused_file(
+        &mut self,
+        path: &str,
+        format: &str,
+        content: &[u8],
+        refusal: &Finding,
+        candidate: &PlotCandidate,
+    ) -> anyhow::Result<ImportRecords> {
+        let tx = self.conn.transaction()?;
+        let file = insert_file(&tx, path, format, content, Some(refusal))?;
+        let id = insert_candidate(&tx, candidate, Some(file))?;
+        tx.commit()?;
+        Ok(ImportRecords {
+            file,
+            plot_candidates: vec![id],
+            marks: Vec::new(),
+        })
+    }
+
     /// The file a plot candidate was imported from, as it was.
     pub fn imported_file_of(&self, candidate_id: i64) -> anyhow::Result<Option<ImportedFile>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
-                "SELECT f.path, f.format, f.content FROM plot_candidates c JOIN imported_files f
-                 ON f.id = c.file_id WHERE c.id = ?1",
+                "SELECT f.path, f.format, f.content, f.refusal FROM plot_candidates c
+                 JOIN imported_files f ON f.id = c.file_id WHERE c.id = ?1",
                 [candidate_id],
                 |r| {
-                    Ok(ImportedFile {
-                        path: r.get(0)?,
-                        format: r.get(1)?,
-                        content: r.get(2)?,
-                    })
+                    Ok((
+                        ImportedFile {
+                            path: r.get(0)?,
+                            format: r.get(1)?,
+                            content: r.get(2)?,
+                            refusal: None,
+                        },
+                        r.get::<_, Option<String>>(3)?,
+                    ))
                 },
             )
-            .optional()?)
+            .optional()?
+            .map(|(file, refusal)| {
+                let refusal = refusal
+                    .map(|r| serde_json::from_str(&r))
+                    .transpose()
+                    .with_context(|| {
+                        format!("plot candidate {candidate_id}: its file's refusal")
+                    })?;
+                anyhow::Ok(ImportedFile { refusal, ..file })
+            })
+            .transpose()
     }
 
     pub fn insert_incomplete_route(&mut self, route: &IncompleteRoute) -> anyhow::Result<i64> {
@@ -281,9 +320,13 @@ impl SurveyStore {
                 live.dedup();
                 match live.as_slice() {
                     [one] => (*one).to_owned(),
-                    [] => bail!("a plot needs at least 3 marked corners, 0 marked"),
+                    [] => bail!(
+                        "至少要有 3 个已测的界址点才能成地块，现在没有 \
+                         (a plot needs at least 3 marked corners, 0 marked)"
+                    ),
                     several => bail!(
-                        "marks of several units are open ({}): name one with --port",
+                        "有几台接收机的界址点未成地块（{0}），请用 --port 指定一台 \
+                         (marks of several units are open ({0}): name one with --port)",
                         several.join(", ")
                     ),
                 }
@@ -292,7 +335,8 @@ impl SurveyStore {
         let marks: Vec<&StoredMark> = open.iter().filter(|m| m.device == device).collect();
         if marks.len() < MIN_CORNERS {
             bail!(
-                "a plot needs at least 3 marked corners, {} marked on {device}",
+                "至少要有 3 个已测的界址点才能成地块，{device} 上只有 {0} 个 \
+                 (a plot needs at least 3 marked corners, {0} marked on {device})",
                 marks.len()
             );
         }
@@ -432,6 +476,34 @@ impl SurveyStore {
         }))
     }
 
+    /// When a plot candidate was recorded.
+    pub fn candidate_recorded_at(&self, id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT recorded_at FROM plot_candidates WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        text.map(|t| {
+            t.parse()
+                .with_context(|| format!("plot candidate {id}: recorded at {t:?}"))
+        })
+        .transpose()
+    }
+
+    /// Dates a candidate back, for tests of what is done with the time.
+    #[cfg(test)]
+    pub(crate) fn set_recorded_at(&self, id: i64, at: &str) {
+        self.conn
+            .execute(
+                "UPDATE plot_candidates SET recorded_at = ?2 WHERE id = ?1",
+                params![id, at],
+            )
+            .unwrap();
+    }
+
     /// Ids of the plot candidates recorded after `id`, oldest first.
     pub fn candidate_ids_after(&self, id: i64) -> anyhow::Result<Vec<i64>> {
         let mut stmt = self
@@ -466,6 +538,25 @@ impl SurveyStore {
     fn count(&self, query: &str) -> anyhow::Result<i64> {
         Ok(self.conn.query_row(query, [], |r| r.get(0))?)
     }
+}
+
+fn insert_file(
+    tx: &Transaction<'_>,
+    path: &str,
+    format: &str,
+    content: &[u8],
+    refusal: Option<&Finding>,
+) -> anyhow::Result<i64> {
+    tx.execute(
+        "INSERT INTO imported_files (path, format, content, refusal) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            path,
+            format,
+            content,
+            refusal.map(serde_json::to_string).transpose()?
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
 fn insert_mark(
@@ -547,6 +638,18 @@ mod tests {
             fixes: 30,
             raw: vec!["$GPGGA,a*00".to_owned(), "$GPGGA,b*00".to_owned()],
         }
+    }
+
+    #[test]
+    fn the_store_commits_to_the_disk_wal_and_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SurveyStore::open(&dir.path().join("s.db")).unwrap();
+        let (mode, synchronous) = crate::testing::durability(&store.conn);
+        assert_eq!(
+            (mode.as_str(), synchronous),
+            ("wal", 2),
+            "WAL, synchronous=FULL"
+        );
     }
 
     #[test]
@@ -699,6 +802,7 @@ mod tests {
             ),
             ("Current.gpx", "gpx", &b"<gpx"[..])
         );
+        assert_eq!(file.refusal, None, "a file imported before was read");
         assert_eq!(store.open_marks().unwrap()[0].corner.raw, ["wpt[1]"]);
     }
 

@@ -170,12 +170,7 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
         .map(|r| plane_ring(r))
         .collect();
     let Some(rings) = rings.filter(|r| r[0].len() >= 2) else {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{}" y="{}" font-size="18" text-anchor="middle" fill="#c1121f">地块未能投影，无法绘制 The plot could not be projected</text>"##,
-            WIDTH / 2.0,
-            MAP.1 + MAP.3 / 2.0
-        );
+        nothing_to_draw(&mut svg, record, shell.is_empty());
         caption(&mut svg, record);
         svg.push_str("</svg>\n");
         return svg;
@@ -184,7 +179,9 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
     let view = View::fit(&rings[0], max_sigma * 1.5);
 
     let _ = writeln!(svg, r#"<g clip-path="url(#map)">"#);
-    for n in neighbours {
+    // Shaded layers under the plot; earlier plots (outlines only) over it, so that the one a
+    // duplicate repeats, lying on the plot's own boundary, still shows.
+    let outline = |svg: &mut String, n: &Neighbour| {
         let (fill, stroke, dash) = style(n.kind);
         for polygon in &n.polygons {
             let _ = writeln!(
@@ -193,6 +190,12 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
                 view.path(polygon)
             );
         }
+    };
+    let (earlier, layers): (Vec<&Neighbour>, Vec<&Neighbour>) = neighbours
+        .iter()
+        .partition(|n| n.kind == NeighbourKind::EarlierPlot);
+    for n in layers {
+        outline(&mut svg, n);
     }
     let (fill, stroke) = if refused {
         ("none", "#c1121f")
@@ -204,6 +207,9 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
         r#"<path d="{}" fill="{fill}" fill-opacity="0.35" fill-rule="evenodd" stroke="{stroke}" stroke-width="2.5"/>"#,
         view.path(&rings)
     );
+    for n in earlier {
+        outline(&mut svg, n);
+    }
     for (ring, corners) in rings.iter().zip(std::iter::once(shell).chain(holes.iter())) {
         for (&p, c) in ring.iter().zip(corners) {
             let (x, y) = view.xy(p);
@@ -250,6 +256,78 @@ pub fn draw(record: &PlotRecord, neighbours: &[Neighbour]) -> String {
     legend(&mut svg, neighbours);
     svg.push_str("</svg>\n");
     svg
+}
+
+/// `text` in lines of about `width` characters: English breaks between words, Chinese
+/// between any two characters.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    // Tokens: a word with the space after it, or one character that is not ASCII.
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        if c.is_ascii() {
+            word.push(c);
+            if c == ' ' {
+                tokens.push(std::mem::take(&mut word));
+            }
+        } else {
+            if !word.is_empty() {
+                tokens.push(std::mem::take(&mut word));
+            }
+            tokens.push(c.to_string());
+        }
+    }
+    tokens.push(word);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for token in tokens {
+        if !line.is_empty() && line.chars().count() + token.trim_end().chars().count() > width {
+            lines.push(line.trim_end().to_owned());
+            line.clear();
+        }
+        line.push_str(&token);
+    }
+    lines.push(line.trim_end().to_owned());
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
+/// A plot that cannot be drawn (no corners: a file that could not be read; or corners that
+/// could not be projected): the map says so, and why the checks refused it.
+fn nothing_to_draw(svg: &mut String, record: &PlotRecord, no_corners: bool) {
+    let headline = if no_corners {
+        "没有界址点可绘制 No corners to draw"
+    } else {
+        "地块未能投影，无法绘制 The plot could not be projected"
+    };
+    let mut lines = vec![(headline.to_owned(), 20, "#c1121f")];
+    for finding in record
+        .checks
+        .report
+        .findings()
+        .iter()
+        .filter(|f| f.is_refusal())
+    {
+        lines.extend(
+            wrapped(&finding.zh, 38)
+                .into_iter()
+                .map(|l| (l, 16, "#212529")),
+        );
+        lines.extend(
+            wrapped(&finding.en, 80)
+                .into_iter()
+                .map(|l| (l, 14, "#495057")),
+        );
+    }
+    for (i, (line, size, colour)) in lines.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{}" y="{}" font-size="{size}" fill="{colour}">{}</text>"##,
+            MAP.0 + 24.0,
+            MAP.1 + 60.0 + 28.0 * i as f64,
+            escape(line)
+        );
+    }
 }
 
 /// Fill, stroke and dash of a neighbour.
@@ -348,6 +426,19 @@ mod tests {
     }
 
     #[test]
+    fn long_reasons_wrap_between_words_or_chinese_characters() {
+        assert_eq!(
+            wrapped("The file cannot be read at line 16.", 16),
+            ["The file cannot", "be read at line", "16."]
+        );
+        assert_eq!(
+            wrapped("国土坐标TXT文件第16行无法读取", 8),
+            ["国土坐标TXT文", "件第16行无法读", "取"]
+        );
+        assert!(wrapped("", 10).is_empty());
+    }
+
+    #[test]
     fn labels_are_escaped() {
         assert_eq!(escape("A & <B>"), "A &amp; &lt;B&gt;");
     }
@@ -356,8 +447,9 @@ mod tests {
 #[cfg(test)]
 mod drawing_tests {
     use super::*;
-    use crate::outbox::{PlotChecks, PlotState, PlotSummary};
+    use crate::outbox::PlotState;
     use crate::plot::testing::{candidate, rectangle, settings};
+    use crate::views::testing::{record, unreadable};
 
     #[test]
     fn the_drawing_has_each_corners_sigma_the_neighbours_and_the_area_with_its_uncertainty() {
@@ -367,37 +459,35 @@ mod drawing_tests {
             &[],
         );
         let areas = *report.areas().unwrap();
-        let record = PlotRecord {
-            summary: PlotSummary {
-                id: 3,
-                candidate_id: 3,
-                name: "王 & 李".into(),
-                state: PlotState::Pending,
-                area_m2: Some(areas.area_m2),
-                area_sigma_m2: areas.area_sigma_m2,
-                duplicate_of: None,
-                recorded_at: chrono::Utc::now(),
-                attempts: 0,
-                upstream_plot_id: None,
-                delivered_at: None,
-                rejection: None,
-            },
-            checks: PlotChecks {
-                report: report.clone(),
-                precheck: None,
-            },
-            submission: None,
-            receipt: None,
-            attempts: vec![],
-        };
+        let record = record(3, "王 & 李", PlotState::Pending, report.clone());
         let shell = &report.checked().unwrap().shell;
         let p = |i: usize| shell[i].plane.map(|p| (p.easting_m, p.northing_m)).unwrap();
-        let neighbours = [Neighbour {
-            kind: NeighbourKind::MiningRight,
-            label: "采矿权 某矿 压覆 12.0 m²".into(),
-            polygons: vec![vec![vec![p(0), p(1), p(2)]]],
-        }];
+        let neighbours = [
+            Neighbour {
+                kind: NeighbourKind::MiningRight,
+                label: "采矿权 某矿 压覆 12.0 m²".into(),
+                polygons: vec![vec![vec![p(0), p(1), p(2)]]],
+            },
+            Neighbour {
+                kind: NeighbourKind::EarlierPlot,
+                label: "重复 地块 1 王家".into(),
+                polygons: vec![vec![
+                    shell
+                        .iter()
+                        .map(|c| c.plane.map(|p| (p.easting_m, p.northing_m)).unwrap())
+                        .collect(),
+                ]],
+            },
+        ];
         let svg = draw(&record, &neighbours);
+        // The mining right is shaded under the plot; the earlier plot a duplicate repeats
+        // lies on the plot's own boundary, so it is drawn over it.
+        let at = |needle: &str| {
+            svg.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {svg}"))
+        };
+        assert!(at("url(#hatch)\" fill-rule") < at(r#"stroke-width="2.5""#));
+        assert!(at(r#"stroke-width="2.5""#) < at(r#"stroke-dasharray="8 5"/>"#));
         // Four corners at σ = 3 m: four dashed circles, and four labels saying so.
         assert_eq!(
             svg.matches(r##"stroke="#457b9d" stroke-dasharray"##)
@@ -415,5 +505,23 @@ mod drawing_tests {
         assert!(areas.shown().zh.contains('±'));
         assert!(svg.contains("北 N") && svg.contains("比例尺"));
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn a_file_that_could_not_be_read_is_drawn_as_its_reason() {
+        let svg = draw(
+            &record(1, "broken.txt", PlotState::Refused, unreadable()),
+            &[],
+        );
+        assert!(svg.contains("没有界址点可绘制 No corners to draw"), "{svg}");
+        assert!(
+            svg.contains("国土坐标TXT文件第16行无法读取：界址点行应有点号"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("The 国土 TXT file cannot be read at line 16"),
+            "{svg}"
+        );
+        assert!(svg.contains("面积 未能计算"), "{svg}");
     }
 }

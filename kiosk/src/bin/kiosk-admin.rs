@@ -113,6 +113,13 @@ enum AdminCommand {
         version: Option<u64>,
         #[arg(long, default_value = "kiosk-admin")]
         publisher: String,
+        /// Also draw every kiosk screen with the new release into DIR (PNG), to look at
+        /// before publishing; runs the `kiosk` program beside this one.
+        #[arg(long, value_name = "DIR")]
+        screenshots: Option<PathBuf>,
+        /// With --screenshots: only this screen (repeatable), e.g. `guide-detail`.
+        #[arg(long = "screen", value_name = "NAME", requires = "screenshots")]
+        screens: Vec<String>,
     },
     /// Upload a built release folder to the upstream and make it current.
     Publish {
@@ -143,6 +150,37 @@ enum AdminCommand {
         #[arg(long, default_value_t = 120)]
         wait_s: u64,
     },
+}
+
+/// Draws the kiosk's screens with the release in `release` into `dir`, by the `kiosk` program
+/// installed beside this one, trusting the key the release was just signed with.
+fn draw_screens(
+    release: &Path,
+    dir: &Path,
+    public_key: &str,
+    screens: &[String],
+) -> anyhow::Result<()> {
+    let kiosk = std::env::current_exe()?.with_file_name("kiosk");
+    let mut command = std::process::Command::new(&kiosk);
+    command
+        .arg("--screenshots")
+        .arg(dir)
+        .arg("--release")
+        .arg(release)
+        .arg("--trust")
+        .arg(public_key);
+    for screen in screens {
+        command.arg("--screen").arg(screen);
+    }
+    let status = command
+        .stdout(std::process::Stdio::null())
+        .status()
+        .with_context(|| format!("running {}", kiosk.display()))?;
+    if !status.success() {
+        bail!("{} could not draw the screens ({status})", kiosk.display());
+    }
+    outln!("screens with this release in {}", dir.display())?;
+    Ok(())
 }
 
 /// Reads every file under `dir` with its `/`-separated relative path.
@@ -301,6 +339,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             version,
             publisher,
+            screenshots,
+            screens,
         } => {
             let key_text = std::fs::read_to_string(&key)
                 .with_context(|| format!("reading {}", key.display()))?;
@@ -347,6 +387,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 built.blobs.len(),
                 out.display()
             )?;
+            if let Some(dir) = screenshots {
+                let trust = encode_verifying_key(&key.verifying_key());
+                draw_screens(&out, &dir, &trust, &screens)?;
+            }
         }
         AdminCommand::Publish { dir, upstream } => {
             let built = Release::read_dir(&dir)?;
