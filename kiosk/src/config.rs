@@ -44,6 +44,7 @@ struct File {
     heartbeat: IntervalFile,
     #[serde(default)]
     ratings: IntervalFile,
+    site_fault: Option<String>,
     #[serde(default)]
     screen: ScreenFile,
 }
@@ -150,6 +151,9 @@ pub struct Config {
     pub stale_after_s: i64,
     pub heartbeat_interval: Duration,
     pub ratings_interval: Duration,
+    /// Why the site settings could not be used, when the image's `land-hall-site` had to fall
+    /// back to the last good ones or to the defaults: shown on screen and in the heartbeat.
+    pub site_fault: Option<String>,
     pub screen: Screen,
 }
 
@@ -305,6 +309,7 @@ impl Config {
             stale_after_s: file.sync.stale_after_s.unwrap_or(600),
             heartbeat_interval: seconds(file.heartbeat.interval_s, 60),
             ratings_interval: seconds(file.ratings.interval_s, 30),
+            site_fault: file.site_fault.filter(|fault| !fault.trim().is_empty()),
             screen,
         })
     }

@@ -1,6 +1,7 @@
 //! The deployment files in `config/`: the udev rules give the bridge exactly the receivers its
-//! allow-list opens, and systemd accepts the units as written, with the real programs in
-//! `ExecStart`.
+//! allow-list opens, systemd accepts the units as written (with the real programs in
+//! `ExecStart`), each unit's exposure stays within its bound, and the users the units and
+//! rules name are the ones `config/sysusers.d/` creates.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ fn udev_rules_cover_exactly_the_default_allow_list() {
         .find(|line| line.starts_with("GROUP="))
         .expect("one line sets the matched units' permissions");
     for needed in [
-        "GROUP=\"land-hall\"",
+        "GROUP=\"land-hall-gps\"",
         "MODE=\"0640\"",
         "ENV{ID_MM_DEVICE_IGNORE}=\"1\"",
     ] {
@@ -83,10 +84,111 @@ fn verify_unit(unit: &str, name: &str) {
     );
 }
 
+/// Every unit in `config/systemd/` with the program its `ExecStart` runs, and the highest
+/// `systemd-analyze security` exposure it may have (issue #11: ≤ 2.0 for the bridge, ≤ 3.0 for
+/// the kiosk; egov-sim, a demo server, is held to the bridge's bound).
+const UNITS: [(&str, &str, f64); 4] = [
+    ("gps-bridge.service", "gps-bridge", 2.0),
+    ("kiosk.service", "kiosk", 3.0),
+    ("kiosk-headless.service", "kiosk", 3.0),
+    ("egov-sim.service", "egov-sim", 2.0),
+];
+
 #[test]
 fn systemd_units_verify() {
-    verify_unit("gps-bridge.service", "gps-bridge");
-    verify_unit("kiosk-data.service", "kiosk");
+    let mut on_disk: Vec<String> = std::fs::read_dir(config_dir().join("systemd"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = UNITS.iter().map(|(unit, ..)| unit.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "every unit in config/systemd/ is checked here"
+    );
+    for (unit, program, _) in UNITS {
+        verify_unit(unit, program);
+    }
+}
+
+/// The `systemd-analyze security --offline=yes` exposure of `unit` (0.0 safest, 10.0 worst).
+fn exposure(path: &Path) -> f64 {
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(path)
+        .output()
+        .expect("systemd-analyze runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("{}: no exposure level in {stdout}", path.display()));
+    let value = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("exposure {value:?} in {line:?}"))
+}
+
+#[test]
+fn systemd_units_stay_within_their_exposure() {
+    for (unit, _, bound) in UNITS {
+        let level = exposure(&config_dir().join("systemd").join(unit));
+        assert!(level <= bound, "{unit}: exposure {level} is above {bound}");
+    }
+}
+
+#[test]
+fn the_exposure_check_sees_an_unhardened_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bare.service");
+    std::fs::write(&path, "[Service]\nExecStart=/bin/true\n").unwrap();
+    assert!(exposure(&path) > 9.0);
+}
+
+/// `(key, value)` of every `Key=value` line of a unit.
+fn unit_settings(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .collect()
+}
+
+#[test]
+fn units_and_rules_name_the_users_sysusers_creates() {
+    let sysusers = std::fs::read_to_string(config_dir().join("sysusers.d/land-hall.conf")).unwrap();
+    let users: BTreeSet<&str> = sysusers
+        .lines()
+        .filter(|line| line.starts_with("u "))
+        .map(|line| line.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(users, BTreeSet::from(["land-hall-gps", "land-hall-kiosk"]));
+    for (unit, ..) in UNITS {
+        let text = std::fs::read_to_string(config_dir().join("systemd").join(unit)).unwrap();
+        for (key, value) in unit_settings(&text) {
+            if key == "User" || key == "Group" {
+                assert!(
+                    users.contains(value),
+                    "{unit}: {key}={value} is not a land-hall user"
+                );
+            }
+        }
+    }
+    let bridge = std::fs::read_to_string(config_dir().join("systemd/gps-bridge.service")).unwrap();
+    assert!(unit_settings(&bridge).contains(&("Group", "land-hall-gps")));
+    // The kiosk reads the screen and the input devices through these groups.
+    for group in ["video", "render", "input"] {
+        assert!(
+            sysusers.contains(&format!("m land-hall-kiosk {group}\n")),
+            "{group}"
+        );
+    }
 }
 
 #[test]

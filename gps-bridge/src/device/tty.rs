@@ -59,6 +59,15 @@ pub struct ReadOnlyTty {
 
 impl ReadOnlyTty {
     /// Opens `path` read-only, without making it the controlling terminal, in raw mode.
+    ///
+    /// A USB serial port is opened with the driver's default line: canonical, with ECHO. Its
+    /// line discipline echoes what the unit sends back *to the unit* (in the kernel, whatever
+    /// the descriptor's mode), and some receivers take input as commands. So the line is made
+    /// raw (no echo) at once, before anything is read, and both queues are then dropped: what
+    /// came in under the default line (cooked, perhaps at the wrong speed) and whatever echo
+    /// the kernel had queued but not yet sent. Linux keeps a USB serial port's line between
+    /// opens, so only the first open after docking has this window. (No `stty` in a udev
+    /// rule: it would open the port with the same window, at plug time.)
     pub fn open(path: &Path, baud: u32, framing: Framing) -> io::Result<Self> {
         let fd = rustix::fs::open(
             path,
@@ -69,6 +78,7 @@ impl ReadOnlyTty {
             file: File::from(fd),
         };
         tty.configure(baud, framing)?;
+        tcflush(&tty.file, QueueSelector::IOFlush)?;
         Ok(tty)
     }
 
@@ -139,6 +149,55 @@ mod tests {
     use super::*;
     use serialport::{DataBits, SerialPort, StopBits, TTYPort};
     use std::io::Write;
+
+    #[test]
+    fn the_line_is_raw_without_echo_and_what_came_before_is_dropped() {
+        use rustix::termios::LocalModes;
+        let (mut master, slave) = TTYPort::pair().unwrap();
+        let path = slave.name().unwrap();
+        // The port as a driver hands it over: canonical, echoing.
+        let line_setter = rustix::fs::open(
+            path.as_str(),
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        let mut cooked = tcgetattr(&line_setter).unwrap();
+        cooked.local_modes |= LocalModes::ICANON | LocalModes::ECHO;
+        tcsetattr(&line_setter, OptionalActions::Now, &cooked).unwrap();
+        // A sentence already waiting when the bridge opens the port.
+        master.write_all(b"$GPGGA,stale\r\n").unwrap();
+        // The cooked line echoes it back to the unit: once that is read, the sentence is in
+        // the line discipline, waiting.
+        let mut echoed = [0u8; 64];
+        master.set_timeout(Duration::from_secs(5)).unwrap();
+        let n = master.read(&mut echoed).unwrap();
+        assert!(echoed[..n].starts_with(b"$GPGGA"), "{:?}", &echoed[..n]);
+        master.set_timeout(Duration::from_millis(200)).unwrap();
+        let _ = master.read(&mut echoed);
+
+        let mut tty = ReadOnlyTty::open(Path::new(&path), 4800, Framing::EightNoneOne).unwrap();
+        let line = tcgetattr(&tty.file).unwrap();
+        assert!(!line.local_modes.contains(LocalModes::ECHO));
+        assert!(!line.local_modes.contains(LocalModes::ICANON));
+        let mut buf = [0u8; 64];
+        let stale = tty
+            .read_timeout(&mut buf, Duration::from_millis(100))
+            .unwrap();
+        assert_eq!(stale, ReadOutcome::Idle, "the stale input was dropped");
+
+        // From now on nothing goes back to the unit, and what it sends arrives as sent (an
+        // echo is queued before the bytes can be read, so it would be there by now).
+        master.write_all(b"$GPRMC\r\n").unwrap();
+        let read = tty.read_timeout(&mut buf, Duration::from_secs(2)).unwrap();
+        assert_eq!(read, ReadOutcome::Bytes(8));
+        assert_eq!(&buf[..8], b"$GPRMC\r\n");
+        let echo = master.read(&mut echoed);
+        assert!(
+            matches!(&echo, Err(e) if e.kind() == io::ErrorKind::TimedOut),
+            "echoed to the unit: {echo:?}"
+        );
+    }
 
     #[test]
     fn opens_read_only_sets_the_line_and_notices_the_unit_going_away() {

@@ -51,6 +51,22 @@ impl Health {
         }
     }
 
+    /// The site settings' fault (the image's `land-hall-site` could not use the overlay), or
+    /// none: set once at start, from the configuration.
+    pub(crate) fn set_site_fault(&mut self, fault: Option<&str>, now: DateTime<Utc>) {
+        self.faults.retain(|f| f.source != FaultSource::Site);
+        if let Some(message) = fault {
+            self.faults.insert(
+                0,
+                Fault {
+                    source: FaultSource::Site,
+                    message: message.to_owned(),
+                    at: now,
+                },
+            );
+        }
+    }
+
     /// Records the outcome of a round of `source`; returns whether anything changed.
     pub(crate) fn record<T>(
         &mut self,

@@ -46,11 +46,17 @@ impl DataDirLock {
             }
             Err(e) => return Err(Error::io(context("locking"), e.into())),
         }
+        // The lock is the flock, the pid only a note for the message above: a full data
+        // partition (where the truncated block is not free again until the filesystem's
+        // journal commits) must not keep the kiosk from coming up and saying the disk is full.
         let pid = std::process::id();
-        file.set_len(0)
+        if let Err(e) = file
+            .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "{pid}"))
-            .map_err(|e| Error::io(context("writing"), e))?;
+        {
+            tracing::warn!(error = %e, path = %path.display(), "could not note this kiosk's pid in its lock file");
+        }
         Ok(Self { _file: file })
     }
 }

@@ -192,7 +192,17 @@ impl DataPlane {
         let now = Utc::now();
         let (mirror, store) = open_local(&config, now)?;
         heartbeat::fail_interrupted(&mirror)?;
-        let health = Health::starting(mirror.faults()?, Some(mirror.freshness(now)?));
+        let mut health = Health::starting(mirror.faults()?, Some(mirror.freshness(now)?));
+        // The site fault lives in the health (screen, heartbeat) whatever the disk does, and
+        // in the mirror for `kiosk status` when it can be written.
+        health.set_site_fault(config.site_fault.as_deref(), now);
+        let stored = match &config.site_fault {
+            Some(fault) => mirror.record_fault(FaultSource::Site, fault, now),
+            None => mirror.clear_fault(FaultSource::Site),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "the site settings' fault could not be stored in the mirror");
+        }
         let client = config.client()?;
         let content = ContentSync::new(client.clone(), config.trusted_keys.clone(), store);
         let heartbeats = Heartbeats {

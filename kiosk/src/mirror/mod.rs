@@ -50,10 +50,19 @@ pub enum FaultSource {
     Content,
     Heartbeat,
     Ratings,
+    /// The site settings the installer wrote could not be used (the image's
+    /// `land-hall-site` says why in `site_fault`, see `Config::site_fault`).
+    Site,
 }
 
 impl FaultSource {
-    const ALL: [Self; 4] = [Self::Cases, Self::Content, Self::Heartbeat, Self::Ratings];
+    const ALL: [Self; 5] = [
+        Self::Cases,
+        Self::Content,
+        Self::Heartbeat,
+        Self::Ratings,
+        Self::Site,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +70,7 @@ impl FaultSource {
             Self::Content => "content",
             Self::Heartbeat => "heartbeat",
             Self::Ratings => "ratings",
+            Self::Site => "site",
         }
     }
 
