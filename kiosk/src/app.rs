@@ -82,14 +82,21 @@ pub fn run(config: Config) -> Result<(), RunError> {
         }
     });
     // The data plane's own view of its health: a mirror it cannot write (a full or failing
-    // disk) means the data on screen no longer updates, which the header then says.
+    // disk) means the data on screen no longer updates, which the header then says; a site
+    // overlay it could not use (the kiosk runs on its image's defaults), which the footer says.
     let mut health = plane.health();
     let weak = kiosk.window().as_weak();
     runtime.spawn(async move {
         loop {
-            let halted = !health.borrow_and_update().mirror_writable;
-            let _ =
-                weak.upgrade_in_event_loop(move |ui| ui.global::<AppAdapter>().set_halted(halted));
+            let (halted, site_fault) = {
+                let health = health.borrow_and_update();
+                (!health.mirror_writable, health.has_site_fault())
+            };
+            let _ = weak.upgrade_in_event_loop(move |ui| {
+                let adapter = ui.global::<AppAdapter>();
+                adapter.set_halted(halted);
+                adapter.set_site_fault(site_fault);
+            });
             if health.changed().await.is_err() {
                 break;
             }

@@ -463,6 +463,29 @@ fn the_screen_is_dark_outside_the_display_schedule_until_touched() {
 }
 
 #[test]
+fn a_site_overlay_that_could_not_be_used_is_said_on_every_screen() {
+    on_ui_thread(false, || {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ui_support::config_in(dir.path());
+        kiosk::ui::screenshots::demo_data(&config, None, ui_support::start()).unwrap();
+        let screen = Screen::open(config, dir);
+        let app = screen.ui().global::<AppAdapter>();
+        assert!(!screen.shows("站点设置有误"), "{:?}", screen.labels());
+        // As `kiosk run` sets it from the data plane's health (kiosk::app).
+        app.set_site_fault(true);
+        assert!(screen.shows("站点设置有误"), "{:?}", screen.labels());
+        screen.touch("办事指南");
+        assert!(screen.shows("站点设置有误"), "{:?}", screen.labels());
+        screen.touch("English");
+        assert!(
+            screen.shows("site settings could not be used"),
+            "{:?}",
+            screen.labels()
+        );
+    });
+}
+
+#[test]
 fn an_empty_or_stale_mirror_says_so_in_plain_words() {
     on_ui_thread(false, || {
         // Never synced: the sample content and no cases.

@@ -67,6 +67,11 @@ impl Health {
         }
     }
 
+    /// Whether the site settings could not be used (the screen says so).
+    pub fn has_site_fault(&self) -> bool {
+        self.faults.iter().any(|f| f.source == FaultSource::Site)
+    }
+
     /// Records the outcome of a round of `source`; returns whether anything changed.
     pub(crate) fn record<T>(
         &mut self,
@@ -126,5 +131,23 @@ mod tests {
             !health.record(FaultSource::Content, &Ok(()), t(3)),
             "nothing changed"
         );
+    }
+
+    #[test]
+    fn the_site_fault_stays_beside_the_other_faults_until_it_is_cleared() {
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut health = Health::default();
+        assert!(!health.has_site_fault());
+        health.set_site_fault(Some("site.toml: line 3: expected `=`"), t);
+        let refused: Result<()> = Err(Error::Invalid("bad page".into()));
+        health.record(FaultSource::Cases, &refused, t);
+        assert!(health.has_site_fault());
+        assert!(health.record::<()>(FaultSource::Cases, &Ok(()), t));
+        assert!(
+            health.has_site_fault(),
+            "a part's success leaves the site's fault"
+        );
+        health.set_site_fault(None, t);
+        assert!(!health.has_site_fault() && health.faults.is_empty());
     }
 }
