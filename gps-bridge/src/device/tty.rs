@@ -63,11 +63,13 @@ impl ReadOnlyTty {
     /// A USB serial port is opened with the driver's default line: canonical, with ECHO. Its
     /// line discipline echoes what the unit sends back *to the unit* (in the kernel, whatever
     /// the descriptor's mode), and some receivers take input as commands. So the line is made
-    /// raw (no echo) at once, before anything is read, and both queues are then dropped: what
-    /// came in under the default line (cooked, perhaps at the wrong speed) and whatever echo
-    /// the kernel had queued but not yet sent. Linux keeps a USB serial port's line between
-    /// opens, so only the first open after docking has this window. (No `stty` in a udev
-    /// rule: it would open the port with the same window, at plug time.)
+    /// raw (no echo) at once, before anything is read, and the output queue is then dropped:
+    /// whatever echo the kernel had queued but not yet sent. What came in stays to be read:
+    /// sentences a unit sent before the open are real (their checksums sort out any that came
+    /// in at the wrong speed), and dropping the input lost a re-docked unit's first sentences.
+    /// Linux keeps a USB serial port's line between opens, so only the first open after
+    /// docking has this window. (No `stty` in a udev rule: it would open the port with the
+    /// same window, at plug time.)
     pub fn open(path: &Path, baud: u32, framing: Framing) -> io::Result<Self> {
         let fd = rustix::fs::open(
             path,
@@ -78,7 +80,7 @@ impl ReadOnlyTty {
             file: File::from(fd),
         };
         tty.configure(baud, framing)?;
-        tcflush(&tty.file, QueueSelector::IOFlush)?;
+        tcflush(&tty.file, QueueSelector::OFlush)?;
         Ok(tty)
     }
 
@@ -151,7 +153,7 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn the_line_is_raw_without_echo_and_what_came_before_is_dropped() {
+    fn the_line_is_raw_without_echo_and_what_came_before_is_kept() {
         use rustix::termios::LocalModes;
         let (mut master, slave) = TTYPort::pair().unwrap();
         let path = slave.name().unwrap();
@@ -181,10 +183,13 @@ mod tests {
         assert!(!line.local_modes.contains(LocalModes::ECHO));
         assert!(!line.local_modes.contains(LocalModes::ICANON));
         let mut buf = [0u8; 64];
-        let stale = tty
-            .read_timeout(&mut buf, Duration::from_millis(100))
-            .unwrap();
-        assert_eq!(stale, ReadOutcome::Idle, "the stale input was dropped");
+        let waiting = tty.read_timeout(&mut buf, Duration::from_secs(2)).unwrap();
+        assert_eq!(
+            waiting,
+            ReadOutcome::Bytes(14),
+            "the waiting sentence is kept"
+        );
+        assert_eq!(&buf[..14], b"$GPGGA,stale\r\n");
 
         // From now on nothing goes back to the unit, and what it sends arrives as sent (an
         // echo is queued before the bytes can be read, so it would be there by now).
