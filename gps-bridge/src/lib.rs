@@ -7,6 +7,7 @@ pub mod convert;
 pub mod daemon;
 pub mod device;
 pub mod dock;
+pub mod durable;
 pub mod files;
 pub mod geo;
 pub mod health;

@@ -84,20 +84,7 @@ pub struct Outbox {
 impl Outbox {
     /// Opens (creating and migrating) the outbox for reading and writing.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut conn =
-            Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        // WAL + synchronous=FULL: a commit is on the disk (the WAL fsynced) before it returns.
-        // A SIGKILL alone would not need it (the OS keeps written pages), but a power cut
-        // would lose NORMAL's last commits, and a plot the officer was told is recorded, or
-        // a delivery the upstream confirmed, must not be lost or sent as new again.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // The recorder and the uploader write from two connections.
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut conn = crate::durable::open(path)?;
         migrations()
             .to_latest(&mut conn)
             .context("migrating the outbox")?;

@@ -143,19 +143,10 @@ pub struct SurveyStore {
 
 impl SurveyStore {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut conn =
-            Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        // WAL + FULL: a committed record survives a power cut.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut conn = crate::durable::open(path)?;
         // The daemon and a command (`import`) may open a new file at the same moment: the
         // second to migrate waits for the first, then finds its tables made and fails; tried
         // again, it reads the new version and has nothing to do.
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         if migrations().to_latest(&mut conn).is_err() {
             migrations()
                 .to_latest(&mut conn)
